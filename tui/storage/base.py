@@ -1,0 +1,227 @@
+"""The one async protocol every store speaks, and the records it returns.
+
+A store is bound to one container: a local root directory, one S3 bucket, or one Azure container. Keys are
+``/``-separated strings relative to that container; a key ending in ``/`` is a prefix ("folder"). Operations on
+the containers themselves (list, create, delete buckets) live on the ``Remote`` that made the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+#: presigned links live at most this long (SigV4's limit)
+MAX_PRESIGN = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What a store can do. Callers check these instead of catching NotImplemented from the server."""
+
+    versions: bool = False
+    server_side_copy: bool = False
+    #: UploadPartCopy works (rclone's S3 server answers 200 and writes an empty part: measured)
+    part_copy: bool = False
+    #: If-None-Match / If-Match on writes are honoured
+    conditional_writes: bool = False
+    #: Content-MD5 on writes is checked by the server
+    checks_md5: bool = False
+    buckets: bool = False
+    presign: bool = False
+    multipart: bool = False
+    #: largest number of parts in a multipart upload
+    max_parts: int = 10_000
+    min_part_size: int = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One row of a listing: an object, a prefix, a version or a delete marker."""
+
+    key: str
+    size: int | None = None
+    last_modified: datetime | None = None
+    etag: str | None = None
+    storage_class: str | None = None
+    is_prefix: bool = False
+    version_id: str | None = None
+    is_latest: bool | None = None
+    is_delete_marker: bool = False
+
+    @property
+    def name(self) -> str:
+        """The last path component (with its trailing ``/`` for prefixes)."""
+        stripped = self.key[:-1] if self.key.endswith("/") else self.key
+        base = stripped.rsplit("/", 1)[-1]
+        return base + "/" if self.is_prefix else base
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """What ``stat`` knows about one object (one version of it)."""
+
+    key: str
+    size: int
+    last_modified: datetime | None = None
+    etag: str | None = None
+    version_id: str | None = None
+    storage_class: str | None = None
+    content_type: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    checksums: dict[str, str] = field(default_factory=dict)
+    #: local files only
+    mode: int | None = None
+    is_delete_marker: bool = False
+
+    @property
+    def mtime(self) -> datetime | None:
+        """The modification time: rclone's ``mtime`` metadata when present, else LastModified."""
+        from tui.storage.meta import parse_mtime
+
+        raw = self.metadata.get("mtime")
+        parsed = parse_mtime(raw) if raw else None
+        return parsed or self.last_modified
+
+
+@dataclass(frozen=True, slots=True)
+class PutResult:
+    etag: str | None = None
+    version_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartResult:
+    number: int
+    etag: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class BucketInfo:
+    name: str
+    created: datetime | None = None
+
+
+@runtime_checkable
+class Writer(Protocol):
+    """A multipart upload (S3 parts, Azure blocks, or a local temporary file written at offsets)."""
+
+    @property
+    def upload_id(self) -> str | None: ...
+
+    async def write_part(self, number: int, data: bytes, *, content_md5: str | None = None) -> PartResult:
+        """Upload part ``number`` (1-based). Parts may be written concurrently and in any order."""
+        ...
+
+    async def complete(self, parts: list[PartResult]) -> PutResult: ...
+
+    async def abort(self) -> None:
+        """Throw the upload away; nothing is left at the key or on the server. Safe to call twice."""
+        ...
+
+
+@runtime_checkable
+class Store(Protocol):
+    """One container (bucket, Azure container, or local root)."""
+
+    features: Features
+
+    @property
+    def url(self) -> str:
+        """Where this store is, for people (``s3://bucket``, ``/home/x``). Never holds secrets."""
+        ...
+
+    def list(
+        self, prefix: str = "", *, recursive: bool = False, page_size: int = 1000
+    ) -> AsyncIterator[list[Entry]]:
+        """Yield pages of entries under ``prefix``, sorted by key (UTF-8 byte order) within the listing.
+
+        With ``recursive=False`` the listing uses the delimiter ``/`` and yields prefixes as entries with
+        ``is_prefix=True``. A listing never loads a whole prefix before yielding its first page.
+        """
+        ...
+
+    async def stat(self, key: str, *, version_id: str | None = None) -> ObjectInfo:
+        """Raise NotFoundError when the key (or version) is not there."""
+        ...
+
+    def read(
+        self,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        version_id: str | None = None,
+        if_match: str | None = None,
+    ) -> AsyncIterator[bytes]:
+        """Stream bytes ``[start, end)`` of an object. ``if_match`` pins the ETag: a changed object raises
+        SourceChangedError before any byte is yielded."""
+        ...
+
+    async def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+        content_md5: str | None = None,
+        if_none_match: bool = False,
+    ) -> PutResult:
+        """Write a small object in one request."""
+        ...
+
+    async def open_writer(
+        self, key: str, *, metadata: dict[str, str] | None = None, content_type: str | None = None
+    ) -> Writer: ...
+
+    async def delete(self, key: str, *, version_id: str | None = None) -> None: ...
+
+    async def copy(
+        self,
+        src_key: str,
+        dst_key: str,
+        *,
+        src_version_id: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> PutResult:
+        """Server-side copy inside this container (CopyObject). Local stores copy the file."""
+        ...
+
+    def list_versions(
+        self, prefix: str = "", *, exact: bool = False, page_size: int = 1000
+    ) -> AsyncIterator[list[Entry]]:
+        """Every version and delete marker under ``prefix`` (or of exactly the key ``prefix``), newest first per
+        key. Raises UnsupportedError when ``features.versions`` is false."""
+        ...
+
+    async def presign(self, key: str, *, expires: timedelta, version_id: str | None = None) -> str: ...
+
+    async def close(self) -> None: ...
+
+
+class Remote(Protocol):
+    """An account or endpoint: holds the client (kept open for the app's life) and the bucket operations."""
+
+    @property
+    def name(self) -> str: ...
+
+    def store(self, bucket: str) -> Store: ...
+
+    async def list_buckets(self) -> list[BucketInfo]: ...
+
+    async def create_bucket(self, name: str, *, region: str | None = None, versioning: bool = False) -> list[str]:
+        """Create a private bucket. Returns warnings (e.g. the server has no Block Public Access)."""
+        ...
+
+    async def delete_bucket(self, name: str) -> None:
+        """Delete an empty bucket; a bucket with objects raises ConflictError."""
+        ...
+
+    async def get_versioning(self, bucket: str) -> str | None: ...
+
+    async def set_versioning(self, bucket: str, enabled: bool) -> None: ...
+
+    async def close(self) -> None: ...
