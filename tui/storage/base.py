@@ -34,6 +34,13 @@ class Features:
     #: largest number of parts in a multipart upload
     max_parts: int = 10_000
     min_part_size: int = 5 * 1024 * 1024
+    #: an object named ``dir/`` can exist beside ``dir/x`` (not on file-backed servers)
+    folder_markers: bool = False
+
+
+def utf8_key(key: str) -> bytes:
+    """The sort key S3 uses: UTF-8 bytes (surrogate-escaped local names keep their raw bytes)."""
+    return key.encode("utf-8", "surrogateescape")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +63,10 @@ class Entry:
         stripped = self.key[:-1] if self.key.endswith("/") else self.key
         base = stripped.rsplit("/", 1)[-1]
         return base + "/" if self.is_prefix else base
+
+
+#: one page of a listing
+Page = list[Entry]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +144,7 @@ class Store(Protocol):
         """Where this store is, for people (``s3://bucket``, ``/home/x``). Never holds secrets."""
         ...
 
-    def list(
-        self, prefix: str = "", *, recursive: bool = False, page_size: int = 1000
-    ) -> AsyncIterator[list[Entry]]:
+    def list(self, prefix: str = "", *, recursive: bool = False, page_size: int = 1000) -> AsyncIterator[Page]:
         """Yield pages of entries under ``prefix``, sorted by key (UTF-8 byte order) within the listing.
 
         With ``recursive=False`` the listing uses the delimiter ``/`` and yields prefixes as entries with
@@ -174,8 +183,15 @@ class Store(Protocol):
         ...
 
     async def open_writer(
-        self, key: str, *, metadata: dict[str, str] | None = None, content_type: str | None = None
-    ) -> Writer: ...
+        self,
+        key: str,
+        *,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+        part_size: int = 8 * 1024 * 1024,
+    ) -> Writer:
+        """Start a multipart upload; every part but the last has ``part_size`` bytes."""
+        ...
 
     async def delete(self, key: str, *, version_id: str | None = None) -> None: ...
 
@@ -190,9 +206,7 @@ class Store(Protocol):
         """Server-side copy inside this container (CopyObject). Local stores copy the file."""
         ...
 
-    def list_versions(
-        self, prefix: str = "", *, exact: bool = False, page_size: int = 1000
-    ) -> AsyncIterator[list[Entry]]:
+    def list_versions(self, prefix: str = "", *, exact: bool = False, page_size: int = 1000) -> AsyncIterator[Page]:
         """Every version and delete marker under ``prefix`` (or of exactly the key ``prefix``), newest first per
         key. Raises UnsupportedError when ``features.versions`` is false."""
         ...

@@ -1,0 +1,455 @@
+"""The command line: bare ``cloudpane`` opens the TUI; the subcommands are headless and form an API.
+
+Results go to stdout, progress and warnings to stderr. Every error is one line on stderr (``cloudpane: error: ...``)
+and a documented exit code (``tui.errors.ExitCode``); never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any, NoReturn, TypeVar
+
+import click
+import humanize
+
+from tui import __version__
+from tui.config import Settings, load_settings
+from tui.errors import (
+    CloudpaneError,
+    ExitCode,
+    NotFoundError,
+    UsageError,
+    exit_code_for,
+    one_line,
+)
+from tui.locations import Location, parse_location
+from tui.safety import display_text
+from tui.storage.base import MAX_PRESIGN, Entry, Store
+from tui.storage.hub import StoreHub
+from tui.transfer.plan import Outcome
+
+T = TypeVar("T")
+
+
+# -- output helpers ------------------------------------------------------------------------------------------
+def _err(text: str) -> None:
+    click.echo(f"cloudpane: {text}", err=True)
+
+
+def _fail(exc: BaseException) -> NoReturn:
+    _err(f"error: {one_line(exc)}")
+    raise SystemExit(int(exit_code_for(exc)))
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def _json_line(obj: dict[str, Any]) -> None:
+    # ensure_ascii: keys with control or bidi characters stay inert on a terminal, and jq still decodes them
+    click.echo(json.dumps({k: v for k, v in obj.items() if v is not None}, ensure_ascii=True))
+
+
+def entry_json(e: Entry) -> dict[str, Any]:
+    """The stable JSON shape of one listing row (DESIGN.md)."""
+    if e.is_prefix:
+        return {"key": e.key, "is_prefix": True}
+    return {
+        "key": e.key,
+        "size": e.size,
+        "last_modified": _iso(e.last_modified),
+        "etag": e.etag,
+        "version_id": e.version_id,
+        "is_latest": e.is_latest,
+        "is_delete_marker": e.is_delete_marker if e.version_id is not None else None,
+        "storage_class": e.storage_class,
+    }
+
+
+def _stamp(when: datetime | None) -> str:
+    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S") if when else " " * 19
+
+
+def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a command's coroutine: errors become one line and an exit code; Ctrl-C exits 130 promptly."""
+    try:
+        return asyncio.run(coro_fn())
+    except KeyboardInterrupt:
+        _err("interrupted")
+        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+    except CloudpaneError as exc:
+        _fail(exc)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, never a traceback with locals
+        if os.environ.get("CLOUDPANE_DEBUG"):
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+        _fail(exc)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except CloudpaneError as exc:
+        _fail(exc)
+
+
+def _parse(text: str) -> Location:
+    try:
+        return parse_location(text)
+    except CloudpaneError as exc:
+        _fail(exc)
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90``, ``30m``, ``12h``, ``7d``, ``1w`` -> timedelta; combined forms like ``1h30m`` too."""
+    total = 0
+    rest = text.strip().lower()
+    if not rest:
+        raise UsageError("empty duration")
+    for number, unit in re.findall(r"(\d+)\s*([smhdw]?)", rest):
+        total += int(number) * _DURATION_UNITS[unit]
+    if not re.fullmatch(r"(\s*\d+\s*[smhdw]?)+\s*", rest):
+        raise UsageError(f"not a duration: {display_text(text)} (use e.g. 3600, 30m, 12h, 7d)")
+    return timedelta(seconds=total)
+
+
+class _Group(click.Group):
+    """``cloudpane [LEFT [RIGHT]]``: arguments that are not a command name open the TUI on those locations."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for i, arg in enumerate(args):
+            if arg == "--":
+                break
+            if arg.startswith("-"):
+                continue
+            if arg not in self.commands:
+                args = [*args[:i], "tui", *args[i:]]
+            break
+        return super().parse_args(ctx, args)
+
+
+# -- the click group -----------------------------------------------------------------------------------------
+@click.group(
+    cls=_Group,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option("--demo", is_flag=True, help="Open the TUI on the embedded demo server (no account needed).")
+@click.version_option(__version__, prog_name="cloudpane")
+@click.pass_context
+def main(ctx: click.Context, demo: bool) -> None:
+    """cloudpane: a dual-pane commander for S3, S3-compatible stores, Azure Blob and local files.
+
+    Run without a command to open the TUI (`cloudpane [LEFT [RIGHT]]`), or use a headless command below.
+    Exit codes: 0 done, 1 some items failed, 2 usage or bad input, 3 credentials or permission, 4 not found,
+    5 conflict, 130 interrupted.
+    """
+    ctx.obj = {"demo": demo}
+    if ctx.invoked_subcommand is None:
+        _open_tui(demo=demo, left=None, right=None)
+
+
+def _open_tui(*, demo: bool, left: str | None, right: str | None) -> None:
+    try:
+        from tui.ui.app import run_app  # type: ignore[import-not-found,unused-ignore]  # the only place the CLI touches Textual, lazily
+    except ImportError:
+        _err("error: the TUI is not part of this build yet; use the headless commands (cloudpane --help)")
+        raise SystemExit(int(ExitCode.USAGE)) from None
+    raise SystemExit(run_app(demo=demo, left=left, right=right))
+
+
+@main.command(name="tui", hidden=True)
+@click.argument("left", required=False)
+@click.argument("right", required=False)
+@click.pass_context
+def tui_cmd(ctx: click.Context, left: str | None, right: str | None) -> None:
+    """Open the TUI on LEFT and RIGHT."""
+    _open_tui(demo=bool((ctx.obj or {}).get("demo")), left=left, right=right)
+
+
+# -- ls ------------------------------------------------------------------------------------------------------
+@main.command()
+@click.option("-r", "--recursive", is_flag=True, help="List every key under the prefix (no folders).")
+@click.option("--versions", is_flag=True, help="List every version and delete marker.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.argument("location", default="s3://")
+def ls(recursive: bool, versions: bool, as_json: bool, location: str) -> None:
+    """List buckets, a prefix, or a local directory."""
+    loc = _parse(location)
+    settings = _settings()
+
+    async def run() -> None:
+        async with StoreHub(settings) as hub:
+            if loc.is_bucket_list:
+                remote = await hub.remote(loc)
+                for b in await remote.list_buckets():
+                    if as_json:
+                        _json_line({"bucket": b.name, "created": _iso(b.created)})
+                    else:
+                        click.echo(f"{_stamp(b.created)} {display_text(b.name)}")
+                return
+            store = await hub.store(loc)
+            key = hub.key(loc)
+            prefix = key
+            if key and not key.endswith("/") and loc.kind != "local":
+                prefix = key  # S3 semantics: a partial name lists what starts with it
+            pages = store.list_versions(prefix) if versions else store.list(prefix, recursive=recursive)
+            shown = 0
+            async for page in pages:
+                for e in page:
+                    shown += 1
+                    _print_entry(e, as_json=as_json, base=_base(key))
+            if shown == 0 and key:
+                await _ensure_exists(store, key, loc)
+
+    _run(run)
+
+
+def _base(key: str) -> str:
+    return key if key.endswith("/") or not key else key[: key.rfind("/") + 1]
+
+
+def _print_entry(e: Entry, *, as_json: bool, base: str) -> None:
+    if as_json:
+        _json_line(entry_json(e))
+        return
+    name = e.key[len(base) :] if e.key.startswith(base) else e.key
+    if e.is_prefix:
+        click.echo(f"{'':19} {'PRE':>10} {display_text(name)}")
+        return
+    size = "" if e.size is None else str(e.size)
+    extra = ""
+    if e.version_id is not None:
+        flag = "latest " if e.is_latest else ""
+        kind = "DELETE-MARKER " if e.is_delete_marker else ""
+        extra = f" [{flag}{kind}{display_text(e.version_id)}]"
+    click.echo(f"{_stamp(e.last_modified)} {size:>10} {display_text(name)}{extra}")
+
+
+async def _ensure_exists(store: Store, key: str, loc: Location) -> None:
+    """An empty listing of a key that is not there is "not found" (exit 4), like `aws s3 ls` exits 1."""
+    if key.endswith("/"):
+        if loc.kind == "local":
+            raise NotFoundError(f"{display_text(str(loc))}: no such directory")
+        return  # an empty prefix is just empty
+    await store.stat(key)
+
+
+# -- buckets -------------------------------------------------------------------------------------------------
+def _bucket_root(loc: Location, verb: str) -> str:
+    if loc.kind not in ("s3", "azure") or loc.bucket is None or loc.key:
+        raise UsageError(f"{verb} takes a bucket like s3://name, not {display_text(str(loc))}")
+    return loc.bucket
+
+
+@main.command()
+@click.option("--region", help="Region for the new bucket (default: the remote's region).")
+@click.option("--versioning", is_flag=True, help="Turn on object versioning.")
+@click.argument("location")
+def mb(region: str | None, versioning: bool, location: str) -> None:
+    """Make a private bucket (no public ACL; Block Public Access where the server has it)."""
+    loc = _parse(location)
+    settings = _settings()
+
+    async def run() -> None:
+        bucket = _bucket_root(loc, "mb")
+        async with StoreHub(settings) as hub:
+            remote = await hub.remote(loc)
+            warnings = await remote.create_bucket(bucket, region=region, versioning=versioning)
+        for w in warnings:
+            _err(f"warning: {display_text(w)}")
+        click.echo(f"make_bucket: {display_text(bucket)}" + (" (versioning on)" if versioning else ""))
+
+    _run(run)
+
+
+@main.command()
+@click.argument("location")
+def rb(location: str) -> None:
+    """Remove an empty bucket."""
+    loc = _parse(location)
+    settings = _settings()
+
+    async def run() -> None:
+        bucket = _bucket_root(loc, "rb")
+        async with StoreHub(settings) as hub:
+            remote = await hub.remote(loc)
+            await remote.delete_bucket(bucket)
+        click.echo(f"remove_bucket: {display_text(bucket)}")
+
+    _run(run)
+
+
+def _echo_done(src: str, dst: str, size: int) -> None:
+    click.echo(f"{display_text(src)} -> {display_text(dst)} ({humanize.naturalsize(size, binary=True)})")
+
+
+def _echo_fail(what: str, exc: BaseException) -> None:
+    _err(f"failed: {display_text(what)}: {one_line(exc)}")
+
+
+# -- cp / mv / rm --------------------------------------------------------------------------------------------
+@main.command()
+@click.option("-r", "--recursive", is_flag=True, help="Copy prefixes and directories with everything below.")
+@click.option("-f", "--force", is_flag=True, help="Overwrite destinations that are newer than the source.")
+@click.argument("sources", nargs=-1, required=True)
+@click.argument("destination")
+def cp(recursive: bool, force: bool, sources: tuple[str, ...], destination: str) -> None:
+    """Copy objects and files between any two stores (https:// URLs as sources too)."""
+    _transfer(sources, destination, recursive=recursive, move=False, force=force)
+
+
+@main.command()
+@click.option("-r", "--recursive", is_flag=True, help="Move prefixes and directories with everything below.")
+@click.option("-f", "--force", is_flag=True, help="Overwrite destinations that are newer than the source.")
+@click.argument("sources", nargs=-1, required=True)
+@click.argument("destination")
+def mv(recursive: bool, force: bool, sources: tuple[str, ...], destination: str) -> None:
+    """Move: copy, then delete each source once its copy is complete."""
+    _transfer(sources, destination, recursive=recursive, move=True, force=force)
+
+
+def _transfer(sources: tuple[str, ...], destination: str, *, recursive: bool, move: bool, force: bool) -> None:
+    from tui.transfer.plan import run_transfer
+
+    srcs = [_parse(s) for s in sources]
+    dst = _parse(destination)
+    settings = _settings()
+    outcome = Outcome(on_done=_echo_done, on_fail=_echo_fail)
+
+    async def run() -> None:
+        async with StoreHub(settings) as hub:
+            await run_transfer(hub, srcs, dst, recursive=recursive, move=move, force=force, outcome=outcome)
+
+    _run(run)
+    verb = "moved" if move else "copied"
+    summary = f"{verb} {outcome.done} file(s), {humanize.naturalsize(outcome.bytes, binary=True)}"
+    if outcome.failures:
+        summary += f", {len(outcome.failures)} failed"
+    _err(summary)
+    raise SystemExit(outcome.exit_code())
+
+
+@main.command()
+@click.option("-r", "--recursive", is_flag=True, help="Delete every key under the prefix.")
+@click.option("--version-id", help="Delete this version (permanently) instead of adding a delete marker.")
+@click.argument("location")
+def rm(recursive: bool, version_id: str | None, location: str) -> None:
+    """Remove an object (or, with -r, everything under a prefix)."""
+    loc = _parse(location)
+    settings = _settings()
+    outcome = Outcome(on_fail=_echo_fail)
+
+    async def run() -> None:
+        async with StoreHub(settings) as hub:
+            store = await hub.store(loc)
+            key = hub.key(loc)
+            if recursive:
+                if version_id:
+                    raise UsageError("--version-id deletes one version; it does not go with -r")
+                if not key.endswith("/") and key:
+                    key += "/"
+                async for page in store.list(key, recursive=True):
+                    for e in page:
+                        try:
+                            await store.delete(e.key)
+                        except CloudpaneError as exc:
+                            outcome.fail(e.key, exc)
+                        else:
+                            outcome.done += 1
+                            click.echo(f"delete: {display_text(e.key)}")
+                if loc.kind == "local" and outcome.done and not outcome.failures:
+                    _remove_empty_dirs(loc)
+                if outcome.done == 0 and not outcome.failures:
+                    raise NotFoundError(f"{display_text(str(loc))}: nothing to delete")
+                return
+            if not key or (key.endswith("/") and loc.kind != "s3"):
+                raise UsageError(f"{display_text(str(loc))} is a folder: use rm -r")
+            if not version_id:
+                await store.stat(key)  # exit 4 for a key that is not there
+            await store.delete(key, version_id=version_id)
+            outcome.done += 1
+            click.echo(f"delete: {display_text(key)}" + (f" version {display_text(version_id)}" if version_id else ""))
+
+    _run(run)
+    raise SystemExit(outcome.exit_code())
+
+
+def _remove_empty_dirs(loc: Location) -> None:
+    assert loc.path is not None
+    for root, _dirs, _files in sorted(os.walk(loc.path), key=lambda t: -len(t[0])):
+        with contextlib.suppress(OSError):
+            os.rmdir(root)
+
+
+# -- versions / presign --------------------------------------------------------------------------------------
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.argument("location")
+def versions(as_json: bool, location: str) -> None:
+    """List the versions and delete markers of a key (or of every key under a prefix)."""
+    loc = _parse(location)
+    settings = _settings()
+
+    async def run() -> None:
+        async with StoreHub(settings) as hub:
+            store = await hub.store(loc)
+            key = hub.key(loc)
+            exact = bool(key) and not key.endswith("/")
+            shown = 0
+            async for page in store.list_versions(key, exact=exact):
+                for e in page:
+                    shown += 1
+                    _print_entry(e, as_json=as_json, base="" if exact else _base(key))
+            if exact and shown == 0:
+                raise NotFoundError(f"{display_text(str(loc))}: no versions of this key")
+
+    _run(run)
+
+
+@main.command()
+@click.option("--expires", default="1h", show_default=True, help="How long the link works (at most 7d).")
+@click.option("--version-id", help="Link to this version.")
+@click.argument("location")
+def presign(expires: str, version_id: str | None, location: str) -> None:
+    """Print a presigned GET link for an object."""
+    loc = _parse(location)
+    settings = _settings()
+
+    async def run() -> None:
+        ttl = parse_duration(expires)
+        if ttl > MAX_PRESIGN:
+            raise UsageError(f"--expires {display_text(expires)} is longer than 7 days, the most S3 allows")
+        if ttl.total_seconds() < 1:
+            raise UsageError("--expires must be at least 1 second")
+        async with StoreHub(settings) as hub:
+            store = await hub.store(loc)
+            key = hub.key(loc)
+            if not key or key.endswith("/"):
+                raise UsageError("presign takes an object, not a prefix")
+            await store.stat(key, version_id=version_id)
+            click.echo(await store.presign(key, expires=ttl, version_id=version_id))
+
+    _run(run)
+
+
+# -- demo server ---------------------------------------------------------------------------------------------
+@main.command(name="demo-server")
+@click.option("--port", default=0, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
+def demo_server(port: int) -> None:
+    """Run the embedded demo S3 server with sample data until Ctrl-C."""
+    from tui.demo import run_demo_server
+
+    raise SystemExit(run_demo_server(port))

@@ -1,0 +1,111 @@
+"""From a Location to an open store: one client per remote, opened on first use and kept until ``close``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from types import TracebackType
+
+from tui.config import RemoteConfig, Settings
+from tui.errors import UnsupportedError, UsageError
+from tui.locations import Location
+from tui.safety import display_text
+from tui.storage.base import Store
+from tui.storage.local import LocalStore
+from tui.storage.s3 import S3Options, S3Remote
+
+ROOT = Path("/")
+
+
+def s3_options(name: str | None, settings: Settings) -> S3Options:
+    """Options for a named remote (cloudpane config first, then an AWS profile) or the default S3 remote."""
+    pool = max(10, settings.concurrency * settings.max_files_in_flight // 2 + 8)
+    if name is None:
+        if settings.default_s3_remote is None:
+            return S3Options(name="s3", max_pool_connections=pool)
+        name = settings.default_s3_remote
+    cfg: RemoteConfig | None = settings.remotes.get(name)
+    if cfg is None:
+        return S3Options(name=name, profile=name, max_pool_connections=pool)
+    if cfg.type != "s3":
+        raise UsageError(f"remote {display_text(name)} is of type {cfg.type}, not s3")
+    return S3Options(
+        name=name,
+        profile=cfg.profile,
+        endpoint_url=cfg.endpoint_url,
+        region=cfg.region,
+        access_key_id=cfg.access_key_id,
+        secret_access_key=cfg.secret_access_key,
+        session_token=cfg.session_token,
+        addressing_style=cfg.addressing_style,
+        max_pool_connections=pool,
+    )
+
+
+class StoreHub:
+    """Opens remotes lazily and shares them: the CLI and the TUI both go through one hub."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._remotes: dict[str, S3Remote] = {}
+        self._lock = asyncio.Lock()
+        self._local = LocalStore(ROOT)
+
+    async def __aenter__(self) -> StoreHub:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def remote(self, location: Location) -> S3Remote:
+        if location.kind == "azure":
+            raise UnsupportedError("Azure Blob storage is not available yet in this version")
+        if location.kind != "s3":
+            raise UsageError(f"{display_text(str(location))} is not a remote location")
+        options = s3_options(location.remote, self.settings)
+        async with self._lock:
+            remote = self._remotes.get(options.name)
+            if remote is None:
+                remote = await S3Remote.connect(options)
+                self._remotes[options.name] = remote
+        return remote
+
+    async def store(self, location: Location) -> Store:
+        """The store that holds ``location`` (a bucket, or the local root ``/``)."""
+        if location.kind == "local":
+            return self._local
+        if location.kind == "https":
+            raise UsageError("an https:// URL can only be a source to copy from")
+        if location.bucket is None:
+            raise UsageError(f"{display_text(str(location))} is a bucket list, not a bucket")
+        remote = await self.remote(location)
+        return remote.store(location.bucket)
+
+    def same_remote(self, a: Location, b: Location) -> bool:
+        """Both on one S3 remote (one endpoint, one credential set): server-side copies work between them."""
+        if a.kind != "s3" or b.kind != "s3":
+            return False
+        return s3_options(a.remote, self.settings).name == s3_options(b.remote, self.settings).name
+
+    @staticmethod
+    def key(location: Location) -> str:
+        """The key of ``location`` inside its store (local paths are keys under ``/``)."""
+        if location.kind == "local":
+            assert location.path is not None
+            rel = Path(os.path.normpath(location.path)).relative_to(ROOT).as_posix()
+            rel = "" if rel == "." else rel
+            if rel and location.is_prefix and not rel.endswith("/"):
+                rel += "/"
+            return rel
+        return location.key
+
+    async def close(self) -> None:
+        remotes, self._remotes = list(self._remotes.values()), {}
+        for remote in remotes:
+            await remote.close()

@@ -1,0 +1,387 @@
+"""The local filesystem as a store: keys are ``/``-separated paths relative to a root directory.
+
+Every key goes through ``safe_local_path``, so no key (from a listing of another store, say) can write outside the
+root. Writes go to a temporary name in the destination directory and are renamed at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import os
+import shutil
+import stat as stat_mod
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tui.errors import (
+    ConflictError,
+    NotFoundError,
+    PreconditionFailed,
+    StoreError,
+    UnsupportedError,
+    UsageError,
+)
+from tui.safety import display_text, safe_local_path
+from tui.storage.base import Entry, Features, ObjectInfo, Page, PartResult, PutResult, utf8_key
+from tui.storage.meta import MTIME_KEY, parse_mtime
+
+LOCAL_FEATURES = Features(
+    server_side_copy=True,
+    conditional_writes=True,
+    checks_md5=True,
+    multipart=True,
+    folder_markers=True,
+    max_parts=1_000_000,
+    min_part_size=1,
+)
+TMP_MARK = ".cloudpane-tmp-"
+DEFAULT_PART_SIZE = 8 * 1024 * 1024
+
+
+def _mtime(st: os.stat_result) -> datetime:
+    return datetime.fromtimestamp(st.st_mtime_ns / 1e9, tz=UTC)
+
+
+def _check_md5(data: bytes, content_md5: str | None, what: str) -> None:
+    if content_md5 and base64.b64encode(hashlib.md5(data).digest()).decode() != content_md5:
+        raise StoreError(f"{what}: BadDigest: the Content-MD5 does not match the data")
+
+
+def _tmp_path(final: Path) -> Path:
+    return final.with_name(f"{final.name}{TMP_MARK}{uuid.uuid4().hex[:8]}")
+
+
+def _finish(tmp: Path, final: Path, metadata: dict[str, str] | None, *, exclusive: bool) -> None:
+    """Set the mtime from metadata, then move the finished file into place (atomically)."""
+    raw = (metadata or {}).get(MTIME_KEY)
+    when = parse_mtime(raw) if raw else None
+    if when is not None:
+        ts = when.timestamp()
+        os.utime(tmp, (ts, ts))
+    if exclusive:
+        try:
+            os.link(tmp, final)
+        except FileExistsError as exc:
+            raise PreconditionFailed(f"put {display_text(str(final))}: the file exists") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+    else:
+        if final.is_dir() and not final.is_symlink():
+            raise ConflictError(f"put {display_text(str(final))}: a directory is in the way")
+        os.replace(tmp, final)
+
+
+class LocalWriter:
+    """Parts are written at their offsets into one temporary file (``pwrite``), renamed on ``complete``."""
+
+    def __init__(self, final: Path, part_size: int, metadata: dict[str, str] | None) -> None:
+        self._final = final
+        self._tmp = _tmp_path(final)
+        self._part_size = part_size
+        self._metadata = metadata
+        self._fd: int | None = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+
+    @property
+    def upload_id(self) -> str | None:
+        return None
+
+    async def write_part(self, number: int, data: bytes, *, content_md5: str | None = None) -> PartResult:
+        if self._fd is None:
+            raise StoreError(f"write {display_text(str(self._final))}: the upload is closed")
+        _check_md5(data, content_md5, f"write {display_text(str(self._final))}")
+        fd, offset = self._fd, (number - 1) * self._part_size
+
+        def write() -> None:
+            view = memoryview(data)
+            pos = 0
+            while pos < len(view):
+                pos += os.pwrite(fd, view[pos:], offset + pos)
+
+        await asyncio.to_thread(write)
+        return PartResult(number, hashlib.md5(data).hexdigest(), len(data))
+
+    async def complete(self, parts: list[PartResult]) -> PutResult:
+        if self._fd is None:
+            raise StoreError(f"write {display_text(str(self._final))}: the upload is closed")
+        fd, self._fd = self._fd, None
+        size = sum(p.size for p in parts)
+
+        def finish() -> None:
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+            os.close(fd)
+            _finish(self._tmp, self._final, self._metadata, exclusive=False)
+
+        try:
+            await asyncio.to_thread(finish)
+        except BaseException:
+            self._tmp.unlink(missing_ok=True)
+            raise
+        return PutResult()
+
+    async def abort(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._tmp.unlink(missing_ok=True)
+
+
+class LocalStore:
+    """A directory tree. ``root`` is the container; ``LocalStore(Path("/"))`` reaches every absolute path."""
+
+    features = LOCAL_FEATURES
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).expanduser().absolute()
+
+    @property
+    def url(self) -> str:
+        return str(self.root)
+
+    def path(self, key: str) -> Path:
+        """The local path of a key; refuses keys that would leave the root (``..``, absolute, NUL, ...)."""
+        if key in ("", "/"):
+            return self.root
+        return safe_local_path(self.root, key)
+
+    def key_of(self, path: Path) -> str:
+        rel = path.absolute().relative_to(self.root).as_posix()
+        return "" if rel == "." else rel
+
+    def _what(self, verb: str, key: str) -> str:
+        return f"{verb} {display_text(str(self.root / key))}"
+
+    # -- listing -------------------------------------------------------------------------------------------
+    def _scan(self, dir_key: str) -> Page:
+        """One directory's entries, sorted by key (directories sort as ``name/``, as S3 keys do)."""
+        directory = self.path(dir_key)
+        entries: Page = []
+        try:
+            it = os.scandir(directory)
+        except FileNotFoundError:
+            return []
+        except NotADirectoryError:
+            return []
+        with it:
+            for de in it:
+                if TMP_MARK in de.name:
+                    continue
+                name = de.name
+                try:
+                    if de.is_dir(follow_symlinks=False):
+                        entries.append(Entry(key=f"{dir_key}{name}/", is_prefix=True))
+                    elif de.is_file(follow_symlinks=True):
+                        st = de.stat(follow_symlinks=True)
+                        entries.append(Entry(key=f"{dir_key}{name}", size=st.st_size, last_modified=_mtime(st)))
+                except OSError:
+                    continue  # vanished or unreadable while listing
+        entries.sort(key=lambda e: utf8_key(e.key))
+        return entries
+
+    async def list(self, prefix: str = "", *, recursive: bool = False, page_size: int = 1000) -> AsyncIterator[Page]:
+        dir_key, _, _name = prefix.rpartition("/")
+        dir_key = f"{dir_key}/" if dir_key else ""
+        if dir_key:
+            self.path(dir_key)  # validates the prefix
+        page: Page = []
+        if not recursive:
+            for e in await asyncio.to_thread(self._scan, dir_key):
+                if e.key.startswith(prefix):
+                    page.append(e)
+                    if len(page) >= page_size:
+                        yield page
+                        page = []
+            if page:
+                yield page
+            return
+        # depth first, in key order: a stack of sorted directory listings
+        stack: list[Iterator[Entry]] = [iter(await asyncio.to_thread(self._scan, dir_key))]
+        while stack:
+            entry = next(stack[-1], None)
+            if entry is None:
+                stack.pop()
+                continue
+            if not entry.key.startswith(prefix) and not prefix.startswith(entry.key):
+                continue
+            if entry.is_prefix:
+                stack.append(iter(await asyncio.to_thread(self._scan, entry.key)))
+                continue
+            page.append(entry)
+            if len(page) >= page_size:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    # -- objects -------------------------------------------------------------------------------------------
+    async def stat(self, key: str, *, version_id: str | None = None) -> ObjectInfo:
+        if version_id:
+            raise UnsupportedError(f"{self._what('stat', key)}: local files have no versions")
+        path = self.path(key)
+        try:
+            st = await asyncio.to_thread(os.stat, path)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise NotFoundError(f"{self._what('stat', key)}: no such file") from exc
+        except PermissionError as exc:
+            raise StoreError(f"{self._what('stat', key)}: permission denied") from exc
+        if stat_mod.S_ISDIR(st.st_mode) and not key.endswith("/") and key:
+            raise NotFoundError(f"{self._what('stat', key)}: is a directory")
+        return ObjectInfo(
+            key=key,
+            size=0 if stat_mod.S_ISDIR(st.st_mode) else st.st_size,
+            last_modified=_mtime(st),
+            mode=st.st_mode,
+        )
+
+    async def read(
+        self,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        version_id: str | None = None,
+        if_match: str | None = None,
+        chunk_size: int = 1024 * 1024,
+    ) -> AsyncIterator[bytes]:
+        if version_id:
+            raise UnsupportedError(f"{self._what('read', key)}: local files have no versions")
+        path = self.path(key)
+        try:
+            f = await asyncio.to_thread(open, path, "rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            raise NotFoundError(f"{self._what('read', key)}: no such file") from exc
+        except PermissionError as exc:
+            raise StoreError(f"{self._what('read', key)}: permission denied") from exc
+        try:
+            if start:
+                f.seek(start)
+            remaining = None if end is None else max(0, end - start)
+            while remaining is None or remaining > 0:
+                n = chunk_size if remaining is None else min(chunk_size, remaining)
+                chunk = await asyncio.to_thread(f.read, n)
+                if not chunk:
+                    break
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+        finally:
+            f.close()
+
+    async def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+        content_md5: str | None = None,
+        if_none_match: bool = False,
+    ) -> PutResult:
+        path = self.path(key)
+        what = self._what("put", key)
+        _check_md5(data, content_md5, what)
+        if key.endswith("/"):
+            await asyncio.to_thread(path.mkdir, parents=True, exist_ok=True)
+            return PutResult()
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _tmp_path(path)
+            try:
+                with open(tmp, "xb") as f:
+                    f.write(data)
+                _finish(tmp, path, metadata, exclusive=if_none_match)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+
+        try:
+            await asyncio.to_thread(write)
+        except (NotADirectoryError, FileExistsError) as exc:
+            raise ConflictError(f"{what}: a file is in the way of the directory") from exc
+        except PermissionError as exc:
+            raise StoreError(f"{what}: permission denied") from exc
+        return PutResult()
+
+    async def open_writer(
+        self,
+        key: str,
+        *,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+        part_size: int = DEFAULT_PART_SIZE,
+    ) -> LocalWriter:
+        path = self.path(key)
+        if key.endswith("/") or not key:
+            raise UsageError(f"{self._what('write', key)}: a file name is needed")
+
+        def make() -> LocalWriter:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return LocalWriter(path, part_size, metadata)
+
+        try:
+            return await asyncio.to_thread(make)
+        except (NotADirectoryError, FileExistsError) as exc:
+            raise ConflictError(f"{self._what('write', key)}: a file is in the way of the directory") from exc
+
+    async def delete(self, key: str, *, version_id: str | None = None) -> None:
+        if version_id:
+            raise UnsupportedError(f"{self._what('delete', key)}: local files have no versions")
+        path = self.path(key)
+
+        def remove() -> None:
+            if key.endswith("/"):
+                path.rmdir()
+            else:
+                path.unlink()
+
+        try:
+            await asyncio.to_thread(remove)
+        except FileNotFoundError:
+            return  # S3 semantics: deleting what is not there succeeds
+        except OSError as exc:
+            raise StoreError(f"{self._what('delete', key)}: {exc.strerror or exc}") from exc
+
+    async def copy(
+        self,
+        src_key: str,
+        dst_key: str,
+        *,
+        src_version_id: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> PutResult:
+        if src_version_id:
+            raise UnsupportedError(f"{self._what('copy', src_key)}: local files have no versions")
+        src, dst = self.path(src_key), self.path(dst_key)
+
+        def copy() -> None:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _tmp_path(dst)
+            try:
+                shutil.copy2(src, tmp)
+                _finish(tmp, dst, metadata, exclusive=False)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+
+        try:
+            await asyncio.to_thread(copy)
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"{self._what('copy', src_key)}: no such file") from exc
+        return PutResult()
+
+    async def list_versions(
+        self, prefix: str = "", *, exact: bool = False, page_size: int = 1000
+    ) -> AsyncIterator[Page]:
+        raise UnsupportedError(f"{self._what('versions of', prefix)}: local files have no versions")
+        yield []  # pragma: no cover - makes this an async generator
+
+    async def presign(self, key: str, *, expires: timedelta, version_id: str | None = None) -> str:
+        raise UnsupportedError(f"{self._what('presign', key)}: local files cannot be presigned")
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,686 @@
+"""S3 and S3-compatible stores on aiobotocore.
+
+One client per remote, opened once and kept for the remote's life; its connection pool is sized to the transfer
+concurrency. Flexible checksums are ``when_required`` on endpoints that are not AWS (B2, rclone and others reject
+or mangle them: see shared/bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+from botocore import exceptions as bex
+
+from tui.errors import (
+    AuthError,
+    CloudpaneError,
+    ConflictError,
+    NotFoundError,
+    PreconditionFailed,
+    SourceChangedError,
+    StoreError,
+    TransientError,
+    UnsupportedError,
+    UsageError,
+)
+from tui.safety import display_text
+from tui.storage.base import (
+    MAX_PRESIGN,
+    BucketInfo,
+    Entry,
+    Features,
+    ObjectInfo,
+    Page,
+    PartResult,
+    PutResult,
+    utf8_key,
+)
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3.client import S3Client
+else:
+    S3Client = Any
+
+#: what a full S3 implementation (AWS, moto, MinIO) can do
+FULL_S3 = Features(
+    versions=True,
+    server_side_copy=True,
+    part_copy=True,
+    conditional_writes=True,
+    checks_md5=True,
+    buckets=True,
+    presign=True,
+    multipart=True,
+    folder_markers=True,
+)
+#: gofakes3-based servers (``rclone serve s3``): measured in shared/bench/results/features.md. No versions; an
+#: UploadPartCopy that answers 200 and writes an empty part; If-None-Match / If-Match ignored; a ``dir/`` marker
+#: becomes a file that blocks ``dir/x``.
+LIMITED_S3 = replace(FULL_S3, versions=False, part_copy=False, conditional_writes=False, folder_markers=False)
+
+_NOT_FOUND = {"NoSuchBucket", "NoSuchKey", "NoSuchVersion", "NoSuchUpload", "NotFound", "404"}
+_AUTH = {
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+    "AllAccessDisabled",
+    "AccountProblem",
+    "403",
+    "401",
+}
+_TRANSIENT = {
+    "SlowDown",
+    "InternalError",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequests",
+    "500",
+    "502",
+    "503",
+    "504",
+    "429",
+}
+_CONFLICT = {
+    "BucketNotEmpty",
+    "BucketAlreadyExists",
+    "BucketAlreadyOwnedByYou",
+    "OperationAborted",
+    "409",
+}
+_PRECONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
+_USAGE = {
+    "InvalidBucketName",
+    "InvalidArgument",
+    "InvalidRequest",
+    "KeyTooLongError",
+    "InvalidRange",
+    "400",
+}
+_UNSUPPORTED = {"NotImplemented", "501", "MethodNotAllowed", "405"}
+
+
+def _is_aws(endpoint: str | None) -> bool:
+    host = urlsplit(endpoint or "").hostname or ""
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+
+
+def translate_error(exc: BaseException, what: str) -> CloudpaneError:
+    """Classify a botocore/aiohttp failure into the error tree (rclone's fserrors idea: one place decides)."""
+    if isinstance(exc, CloudpaneError):
+        return exc
+    if isinstance(exc, bex.ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code") or "")
+        status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or "")
+        message = str(err.get("Message") or "") or code or status
+        text = f"{what}: {code or status}: {message}" if code and code != message else f"{what}: {message}"
+        for group, cls in (
+            (_PRECONDITION, PreconditionFailed),
+            (_NOT_FOUND, NotFoundError),
+            (_AUTH, AuthError),
+            (_TRANSIENT, TransientError),
+            (_CONFLICT, ConflictError),
+            (_UNSUPPORTED, UnsupportedError),
+            (_USAGE, UsageError),
+        ):
+            if code in group or (not code and status in group):
+                return cls(text)
+        if status in _TRANSIENT:
+            return TransientError(text)
+        return StoreError(text)
+    if isinstance(exc, bex.NoCredentialsError | bex.PartialCredentialsError):
+        return AuthError(
+            f"{what}: no credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+        )
+    if isinstance(exc, bex.ProfileNotFound):
+        return UsageError(f"{what}: {exc}")
+    if isinstance(exc, bex.ParamValidationError):
+        return UsageError(f"{what}: {exc}")
+    if isinstance(exc, bex.EndpointConnectionError):
+        return TransientError(f"{what}: cannot connect to {exc.kwargs.get('endpoint_url', 'the endpoint')}")
+    if isinstance(exc, bex.BotoCoreError | OSError | TimeoutError):
+        # resets, read timeouts, truncated bodies (ResponseStreamingError, IncompleteReadError, ...)
+        return TransientError(f"{what}: {type(exc).__name__}: {exc}")
+    try:
+        import aiohttp
+    except ImportError:  # pragma: no cover - aiohttp is a dependency of aiobotocore
+        pass
+    else:
+        if isinstance(exc, aiohttp.ClientError):
+            return TransientError(f"{what}: {type(exc).__name__}: {exc}")
+    return StoreError(f"{what}: {type(exc).__name__}: {exc}")
+
+
+@contextlib.contextmanager
+def _errors(what: str) -> Iterator[None]:
+    try:
+        yield
+    except CloudpaneError:
+        raise
+    except Exception as exc:
+        raise translate_error(exc, what) from exc
+
+
+def _etag(raw: str | None) -> str | None:
+    return raw.strip('"') if raw else None
+
+
+def _sort_page(entries: Page) -> Page:
+    return sorted(entries, key=lambda e: utf8_key(e.key))
+
+
+@dataclass(frozen=True, slots=True)
+class S3Options:
+    """How to reach one S3 endpoint. Secrets live only here and in botocore; never logged or shown."""
+
+    name: str = "s3"
+    profile: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    addressing_style: str | None = None
+    #: connection pool size: parts in flight x files in flight, plus headroom for listings
+    max_pool_connections: int = 64
+    #: None = probe the server once; True/False = trust the config
+    full_s3: bool | None = None
+
+    def __repr__(self) -> str:
+        return f"S3Options(name={self.name!r}, profile={self.profile!r}, endpoint_url={self.endpoint_url!r})"
+
+
+class S3Remote:
+    """One S3 endpoint and credential set, with one client kept open. Use ``await S3Remote.connect(...)``."""
+
+    def __init__(self, options: S3Options, client: S3Client, stack: AsyncExitStack, features: Features) -> None:
+        self.options = options
+        self.client = client
+        self._stack = stack
+        self.features = features
+        self.endpoint_url: str = client.meta.endpoint_url
+        self.region: str = client.meta.region_name or "us-east-1"
+
+    @property
+    def name(self) -> str:
+        return self.options.name
+
+    @classmethod
+    async def connect(cls, options: S3Options) -> S3Remote:
+        with _errors("connect"):
+            session = AioSession(profile=options.profile)
+            region = options.region or session.get_config_variable("region") or "us-east-1"
+            stack = AsyncExitStack()
+            client = await cls._open(stack, session, options, region, aws=False)
+            if _is_aws(client.meta.endpoint_url):
+                # real AWS: keep the SDK's flexible checksums
+                await stack.aclose()
+                stack = AsyncExitStack()
+                client = await cls._open(stack, session, options, region, aws=True)
+        try:
+            if options.full_s3 is None:
+                features = await cls._probe(client)
+            else:
+                features = FULL_S3 if options.full_s3 else LIMITED_S3
+        except BaseException:
+            await stack.aclose()
+            raise
+        return cls(options, client, stack, features)
+
+    @staticmethod
+    async def _open(
+        stack: AsyncExitStack, session: AioSession, options: S3Options, region: str, *, aws: bool
+    ) -> S3Client:
+        checksums = "when_supported" if aws else "when_required"
+        s3_cfg: dict[str, Any] = {}
+        if options.addressing_style:
+            s3_cfg["addressing_style"] = options.addressing_style
+        elif not aws:
+            s3_cfg["addressing_style"] = "path"
+        config = AioConfig(
+            max_pool_connections=options.max_pool_connections,
+            signature_version="s3v4",
+            s3=s3_cfg,
+            request_checksum_calculation=checksums,
+            response_checksum_validation=checksums,
+            # our own retry loop lives in the transfer engine; keep botocore's short
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=10,
+            read_timeout=60,
+        )
+        kwargs: dict[str, Any] = {"region_name": region, "config": config}
+        if options.endpoint_url:
+            kwargs["endpoint_url"] = options.endpoint_url
+        if options.access_key_id and options.secret_access_key:
+            kwargs["aws_access_key_id"] = options.access_key_id
+            kwargs["aws_secret_access_key"] = options.secret_access_key
+            if options.session_token:
+                kwargs["aws_session_token"] = options.session_token
+        client: S3Client = await stack.enter_async_context(session.create_client("s3", **kwargs))
+        return client
+
+    @staticmethod
+    async def _probe(client: S3Client) -> Features:
+        """One request tells a full S3 from a gofakes3-style server: ListObjectVersions answers 501 there."""
+        if _is_aws(client.meta.endpoint_url):
+            return FULL_S3
+        try:
+            await client.list_object_versions(Bucket=f"cloudpane-probe-{uuid.uuid4().hex[:16]}", MaxKeys=1)
+        except bex.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code == "NotImplemented" or status == 501:
+                return LIMITED_S3
+            return FULL_S3  # NoSuchBucket (and AccessDenied) are what a real S3 says
+        except Exception as exc:
+            raise translate_error(exc, "connect") from exc
+        return FULL_S3
+
+    def store(self, bucket: str) -> S3Store:
+        return S3Store(self, bucket)
+
+    async def list_buckets(self) -> list[BucketInfo]:
+        with _errors("list buckets"):
+            resp = await self.client.list_buckets()
+        return sorted(
+            (BucketInfo(b["Name"], b.get("CreationDate")) for b in resp.get("Buckets", [])),
+            key=lambda b: b.name,
+        )
+
+    async def create_bucket(self, name: str, *, region: str | None = None, versioning: bool = False) -> list[str]:
+        """Create a private bucket: no public ACL, Block Public Access and BucketOwnerEnforced where supported."""
+        if versioning and not self.features.versions:
+            raise UnsupportedError(f"create bucket {name}: this server does not support versioning")
+        region = region or self.region
+        kwargs: dict[str, Any] = {"Bucket": name}
+        if region and region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        with _errors(f"create bucket {name}"):
+            await self.client.create_bucket(**kwargs)
+        warnings: list[str] = []
+        unsupported: list[str] = []
+        try:
+            await self.client.put_public_access_block(
+                Bucket=name,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
+                },
+            )
+        except bex.ClientError:
+            unsupported.append("Block Public Access")
+        try:
+            await self.client.put_bucket_ownership_controls(
+                Bucket=name,
+                OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            )
+        except bex.ClientError:
+            unsupported.append("BucketOwnerEnforced")
+        if unsupported:
+            warnings.append(
+                f"the server does not support {' or '.join(unsupported)}; the bucket was created without a "
+                "public ACL (private by default)"
+            )
+        if versioning:
+            await self.set_versioning(name, True)
+        return warnings
+
+    async def delete_bucket(self, name: str) -> None:
+        with _errors(f"delete bucket {name}"):
+            await self.client.delete_bucket(Bucket=name)
+
+    async def get_versioning(self, bucket: str) -> str | None:
+        if not self.features.versions:
+            return None
+        with _errors(f"get versioning of {bucket}"):
+            resp = await self.client.get_bucket_versioning(Bucket=bucket)
+        status = resp.get("Status")
+        return str(status) if status else None
+
+    async def set_versioning(self, bucket: str, enabled: bool) -> None:
+        if not self.features.versions:
+            raise UnsupportedError(f"set versioning of {bucket}: this server does not support versioning")
+        with _errors(f"set versioning of {bucket}"):
+            await self.client.put_bucket_versioning(
+                Bucket=bucket,
+                VersioningConfiguration={"Status": "Enabled" if enabled else "Suspended"},
+            )
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+
+class S3Writer:
+    """A multipart upload. ``abort`` is idempotent; the engine calls it on any failure not kept for resume."""
+
+    def __init__(self, store: S3Store, key: str, upload_id: str) -> None:
+        self._store = store
+        self._key = key
+        self._upload_id = upload_id
+        self._done = False
+
+    @property
+    def upload_id(self) -> str | None:
+        return self._upload_id
+
+    async def write_part(self, number: int, data: bytes, *, content_md5: str | None = None) -> PartResult:
+        kwargs: dict[str, Any] = {
+            "Bucket": self._store.bucket,
+            "Key": self._key,
+            "UploadId": self._upload_id,
+            "PartNumber": number,
+            "Body": data,
+        }
+        if content_md5:
+            kwargs["ContentMD5"] = content_md5
+        with _errors(f"upload part {number} of {self._store.describe(self._key)}"):
+            resp = await self._store.client.upload_part(**kwargs)
+        return PartResult(number, _etag(resp.get("ETag")) or "", len(data))
+
+    async def complete(self, parts: list[PartResult]) -> PutResult:
+        ordered = sorted(parts, key=lambda p: p.number)
+        with _errors(f"complete upload of {self._store.describe(self._key)}"):
+            resp = await self._store.client.complete_multipart_upload(
+                Bucket=self._store.bucket,
+                Key=self._key,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": p.number, "ETag": f'"{p.etag}"'} for p in ordered]},
+            )
+        self._done = True
+        return PutResult(_etag(resp.get("ETag")), resp.get("VersionId"))
+
+    async def abort(self) -> None:
+        if self._done:
+            return
+        with _errors(f"abort upload of {self._store.describe(self._key)}"):
+            try:
+                await self._store.client.abort_multipart_upload(
+                    Bucket=self._store.bucket, Key=self._key, UploadId=self._upload_id
+                )
+            except bex.ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in ("NoSuchUpload", "404"):
+                    raise
+        self._done = True
+
+
+class S3Store:
+    """One bucket of an S3Remote."""
+
+    def __init__(self, remote: S3Remote, bucket: str) -> None:
+        self.remote = remote
+        self.bucket = bucket
+        self.client = remote.client
+        self.features = remote.features
+
+    @property
+    def url(self) -> str:
+        scheme = "s3://" if self.remote.name == "s3" else f"{self.remote.name}:"
+        return f"{scheme}{self.bucket}"
+
+    def describe(self, key: str) -> str:
+        return display_text(f"{self.url}/{key}")
+
+    async def list(self, prefix: str = "", *, recursive: bool = False, page_size: int = 1000) -> AsyncIterator[Page]:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": page_size}
+        if not recursive:
+            kwargs["Delimiter"] = "/"
+        while True:
+            with _errors(f"list {self.describe(prefix)}"):
+                resp = await self.client.list_objects_v2(**kwargs)
+            page = [
+                Entry(
+                    key=o["Key"],
+                    size=o.get("Size"),
+                    last_modified=o.get("LastModified"),
+                    etag=_etag(o.get("ETag")),
+                    storage_class=o.get("StorageClass"),
+                )
+                for o in resp.get("Contents", [])
+            ]
+            page.extend(Entry(key=p["Prefix"], is_prefix=True) for p in resp.get("CommonPrefixes", []))
+            if page:
+                yield _sort_page(page)
+            token = resp.get("NextContinuationToken")
+            if not resp.get("IsTruncated") or not token:
+                return
+            kwargs["ContinuationToken"] = token
+
+    async def stat(self, key: str, *, version_id: str | None = None) -> ObjectInfo:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        if self.features.versions:
+            kwargs["ChecksumMode"] = "ENABLED"
+        with _errors(f"stat {self.describe(key)}"):
+            try:
+                resp = await self.client.head_object(**kwargs)
+            except bex.ClientError as exc:
+                headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+                if headers.get("x-amz-delete-marker") == "true":
+                    raise NotFoundError(f"stat {self.describe(key)}: the latest version is a delete marker") from exc
+                raise
+        checksums = {
+            name[len("Checksum") :].lower(): str(value)
+            for name, value in resp.items()
+            if name.startswith("Checksum") and name != "ChecksumType" and isinstance(value, str)
+        }
+        return ObjectInfo(
+            key=key,
+            size=int(resp.get("ContentLength", 0)),
+            last_modified=resp.get("LastModified"),
+            etag=_etag(resp.get("ETag")),
+            version_id=resp.get("VersionId"),
+            storage_class=resp.get("StorageClass") or "STANDARD",
+            content_type=resp.get("ContentType"),
+            # rclone's server changes the case of metadata keys: normalise to lower case
+            metadata={str(k).lower(): str(v) for k, v in resp.get("Metadata", {}).items()},
+            checksums=checksums,
+        )
+
+    async def read(
+        self,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        version_id: str | None = None,
+        if_match: str | None = None,
+        chunk_size: int = 256 * 1024,
+    ) -> AsyncIterator[bytes]:
+        if end is not None and end <= start:
+            return
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if start or end is not None:
+            kwargs["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
+        if version_id:
+            kwargs["VersionId"] = version_id
+        if if_match:
+            kwargs["IfMatch"] = f'"{if_match}"'
+        what = f"read {self.describe(key)}"
+        try:
+            with _errors(what):
+                resp = await self.client.get_object(**kwargs)
+        except PreconditionFailed as exc:
+            raise SourceChangedError(f"{what}: source changed (ETag is no longer {if_match})") from exc
+        body = resp["Body"]
+        try:
+            # some servers ignore If-Match (rclone, measured): check the ETag ourselves
+            got = _etag(resp.get("ETag"))
+            if if_match and got and got != if_match:
+                raise SourceChangedError(f"{what}: source changed (ETag {got}, expected {if_match})")
+            while True:
+                with _errors(what):
+                    chunk = await body.read(chunk_size)
+                if not chunk:
+                    break
+                yield chunk
+        finally:
+            body.close()
+
+    async def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+        content_md5: str | None = None,
+        if_none_match: bool = False,
+    ) -> PutResult:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Body": data}
+        if metadata:
+            kwargs["Metadata"] = metadata
+        if content_type:
+            kwargs["ContentType"] = content_type
+        if content_md5:
+            kwargs["ContentMD5"] = content_md5
+        if if_none_match:
+            kwargs["IfNoneMatch"] = "*"
+        with _errors(f"put {self.describe(key)}"):
+            resp = await self.client.put_object(**kwargs)
+        return PutResult(_etag(resp.get("ETag")), resp.get("VersionId"))
+
+    async def open_writer(
+        self,
+        key: str,
+        *,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+        part_size: int = 8 * 1024 * 1024,
+    ) -> S3Writer:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if metadata:
+            kwargs["Metadata"] = metadata
+        if content_type:
+            kwargs["ContentType"] = content_type
+        with _errors(f"start upload of {self.describe(key)}"):
+            resp = await self.client.create_multipart_upload(**kwargs)
+        return S3Writer(self, key, resp["UploadId"])
+
+    def resume_writer(self, key: str, upload_id: str) -> S3Writer:
+        return S3Writer(self, key, upload_id)
+
+    async def delete(self, key: str, *, version_id: str | None = None) -> None:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        with _errors(f"delete {self.describe(key)}"):
+            await self.client.delete_object(**kwargs)
+
+    async def copy(
+        self,
+        src_key: str,
+        dst_key: str,
+        *,
+        src_version_id: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> PutResult:
+        source: dict[str, str] = {"Bucket": self.bucket, "Key": src_key}
+        if src_version_id:
+            source["VersionId"] = src_version_id
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": dst_key, "CopySource": source}
+        if metadata is not None:
+            kwargs["Metadata"] = metadata
+            kwargs["MetadataDirective"] = "REPLACE"
+        with _errors(f"copy {self.describe(src_key)} to {display_text(dst_key)}"):
+            resp = await self.client.copy_object(**kwargs)
+        result = resp.get("CopyObjectResult", {})
+        return PutResult(_etag(result.get("ETag")), resp.get("VersionId"))
+
+    async def list_versions(
+        self, prefix: str = "", *, exact: bool = False, page_size: int = 1000
+    ) -> AsyncIterator[Page]:
+        if not self.features.versions:
+            raise UnsupportedError(f"versions of {self.describe(prefix)}: this server does not keep versions")
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": page_size}
+        while True:
+            with _errors(f"list versions of {self.describe(prefix)}"):
+                resp = await self.client.list_object_versions(**kwargs)
+            page = [
+                Entry(
+                    key=v["Key"],
+                    size=v.get("Size"),
+                    last_modified=v.get("LastModified"),
+                    etag=_etag(v.get("ETag")),
+                    storage_class=v.get("StorageClass"),
+                    version_id=v.get("VersionId"),
+                    is_latest=v.get("IsLatest"),
+                )
+                for v in resp.get("Versions", [])
+            ]
+            page.extend(
+                Entry(
+                    key=m["Key"],
+                    last_modified=m.get("LastModified"),
+                    version_id=m.get("VersionId"),
+                    is_latest=m.get("IsLatest"),
+                    is_delete_marker=True,
+                )
+                for m in resp.get("DeleteMarkers", [])
+            )
+            # S3 sends versions and markers interleaved, newest first per key; botocore splits them: merge back
+            page.sort(
+                key=lambda e: (
+                    utf8_key(e.key),
+                    not e.is_latest,
+                    -(e.last_modified.timestamp() if e.last_modified else 0),
+                )
+            )
+            if exact:
+                mine = [e for e in page if e.key == prefix]
+                if mine:
+                    yield mine
+                if len(mine) < len(page):
+                    return  # keys that merely start with the key sort after it: we are past it
+            elif page:
+                yield page
+            if not resp.get("IsTruncated"):
+                return
+            kwargs["KeyMarker"] = resp.get("NextKeyMarker")
+            kwargs["VersionIdMarker"] = resp.get("NextVersionIdMarker")
+
+    async def presign(self, key: str, *, expires: timedelta, version_id: str | None = None) -> str:
+        if expires > MAX_PRESIGN or expires.total_seconds() < 1:
+            raise UsageError("presign: the expiry must be between 1 second and 7 days")
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version_id:
+            params["VersionId"] = version_id
+        with _errors(f"presign {self.describe(key)}"):
+            url: str = await self.client.generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=int(expires.total_seconds())
+            )
+        return url
+
+    async def list_multipart_uploads(self, prefix: str = "") -> builtins.list[tuple[str, str]]:
+        """(key, upload id) of the unfinished multipart uploads under ``prefix``."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        found: builtins.list[tuple[str, str]] = []
+        while True:
+            with _errors(f"list uploads in {self.describe(prefix)}"):
+                resp = await self.client.list_multipart_uploads(**kwargs)
+            found.extend((u["Key"], u["UploadId"]) for u in resp.get("Uploads", []))
+            if not resp.get("IsTruncated"):
+                return found
+            kwargs["KeyMarker"] = resp.get("NextKeyMarker")
+            kwargs["UploadIdMarker"] = resp.get("NextUploadIdMarker")
+
+    async def close(self) -> None:
+        """The client belongs to the remote; closing a store does nothing."""

@@ -1,0 +1,233 @@
+"""Expand ``cp``/``mv`` arguments into per-object copies and run them, many files at once.
+
+Semantics follow the aws cli and rclone: ``cp -r SRC/ DST/`` puts the *contents* of SRC into DST; a single object
+copied to a folder (a key ending in ``/`` or an existing local directory) keeps its name. A destination that is
+newer than its source is not overwritten without ``force`` (exit 5), so nothing newer is lost by accident.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from tui.errors import (
+    CloudpaneError,
+    ConflictError,
+    ExitCode,
+    NotFoundError,
+    UsageError,
+    exit_code_for,
+)
+from tui.locations import Location
+from tui.safety import display_text
+from tui.storage.base import ObjectInfo, Store
+from tui.storage.hub import StoreHub
+from tui.transfer.copy import CopyOptions, copy_object
+
+
+@dataclass
+class Outcome:
+    """What a batch did: counts, bytes, and each failure with its error."""
+
+    on_done: Callable[[str, str, int], None] | None = None
+    on_fail: Callable[[str, BaseException], None] | None = None
+    done: int = 0
+    bytes: int = 0
+    failures: list[tuple[str, BaseException]] = field(default_factory=list)
+
+    def ok(self, src: str, dst: str, size: int) -> None:
+        self.done += 1
+        self.bytes += size
+        if self.on_done:
+            self.on_done(src, dst, size)
+
+    def fail(self, what: str, exc: BaseException) -> None:
+        self.failures.append((what, exc))
+        if self.on_fail:
+            self.on_fail(what, exc)
+
+    def exit_code(self) -> int:
+        """0 when all went well; the failures' own code when nothing succeeded and they agree; else 1."""
+        if not self.failures:
+            return int(ExitCode.OK)
+        codes = {exit_code_for(exc) for _, exc in self.failures}
+        if self.done == 0 and len(codes) == 1:
+            return int(codes.pop())
+        return int(ExitCode.PARTIAL)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    src: Store
+    src_key: str
+    dst: Store
+    dst_key: str
+    same_remote: bool
+    src_label: str
+    dst_label: str
+    info: ObjectInfo | None = None
+
+
+def _join(prefix: str, rel: str) -> str:
+    if not prefix or prefix.endswith("/"):
+        return prefix + rel
+    return f"{prefix}/{rel}"
+
+
+def _label(loc: Location, key: str, hub: StoreHub) -> str:
+    """The location text of ``key`` in ``loc``'s store, for output lines."""
+    return "/" + key if loc.kind == "local" else str(replace(loc, key=key))
+
+
+async def _check_newer(item: Item, info: ObjectInfo) -> None:
+    try:
+        existing = await item.dst.stat(item.dst_key)
+    except NotFoundError:
+        return
+    src_time, dst_time = info.mtime, existing.mtime
+    if src_time and dst_time and dst_time > src_time:
+        raise ConflictError(
+            f"{display_text(item.dst_label)} is newer than the source ({dst_time:%Y-%m-%d %H:%M:%S} > "
+            f"{src_time:%Y-%m-%d %H:%M:%S}); use --force to overwrite"
+        )
+
+
+async def run_transfer(
+    hub: StoreHub,
+    sources: list[Location],
+    dst: Location,
+    *,
+    recursive: bool,
+    move: bool,
+    force: bool = False,
+    outcome: Outcome,
+    options: CopyOptions | None = None,
+) -> None:
+    settings = hub.settings
+    opts = options or CopyOptions(part_size=settings.part_size, concurrency=settings.concurrency)
+    dst_store = await hub.store(dst)
+    dst_key = hub.key(dst)
+    multiple = len(sources) > 1
+    dst_is_folder = dst.is_prefix or (dst.kind != "local" and dst_key == "")
+    if (multiple or recursive) and not dst_is_folder:
+        if multiple:
+            raise UsageError(f"copying several sources needs a folder as destination: add a / to {dst.raw}")
+        dst_key = dst_key + "/" if dst_key else dst_key
+    slots = asyncio.Semaphore(max(1, settings.max_files_in_flight))
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def run_item(item: Item) -> None:
+        try:
+            info = item.info if item.info is not None else await item.src.stat(item.src_key)
+            if not force:
+                await _check_newer(item, info)
+            await copy_object(
+                item.src,
+                item.src_key,
+                item.dst,
+                item.dst_key,
+                info=info,
+                options=opts,
+                same_remote=item.same_remote,
+            )
+            if move:
+                await item.src.delete(item.src_key, version_id=None)
+        except CloudpaneError as exc:
+            outcome.fail(item.src_label, exc)
+        else:
+            outcome.ok(item.src_label, item.dst_label, info.size)
+        finally:
+            slots.release()
+
+    async def submit(item: Item) -> None:
+        await slots.acquire()
+        task = asyncio.create_task(run_item(item))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    try:
+        for src in sources:
+            try:
+                await _expand(hub, src, dst, dst_store, dst_key, recursive=recursive, submit=submit)
+            except CloudpaneError as exc:
+                outcome.fail(src.raw or str(src), exc)
+        while tasks:
+            await asyncio.gather(*list(tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _expand(
+    hub: StoreHub,
+    src: Location,
+    dst: Location,
+    dst_store: Store,
+    dst_key: str,
+    *,
+    recursive: bool,
+    submit: Callable[[Item], object],
+) -> None:
+    if src.kind == "https":
+        raise UsageError("https:// sources arrive with the transfer engine; not supported in this version")
+    src_store = await hub.store(src)
+    src_key = hub.key(src)
+    same = hub.same_remote(src, dst)
+    folder = src.is_prefix or src_key == ""
+    if not folder and src.kind != "local" and recursive:
+        # `cp -r s3://b/dir s3://...`: a key without the slash names a folder when it has children
+        folder = True
+        src_key += "/"
+    if folder:
+        if not recursive:
+            raise UsageError(f"{display_text(str(src))} is a folder: use -r")
+        if not src_key.endswith("/") and src_key:
+            src_key += "/"
+        found = 0
+        async for page in src_store.list(src_key, recursive=True):
+            for e in page:
+                rel = e.key[len(src_key) :]
+                target = _join(dst_key, rel)
+                found += 1
+                await _await(
+                    submit(
+                        Item(
+                            src_store,
+                            e.key,
+                            dst_store,
+                            target,
+                            same,
+                            _label(src, e.key, hub),
+                            _label(dst, target, hub),
+                        )
+                    )
+                )
+        empty_dir = src.kind == "local" and src.path is not None and src.path.is_dir()
+        if found == 0 and not empty_dir and (src.kind == "local" or not src.is_prefix):
+            # a missing local directory, or `-r s3://b/name` where name is neither a key nor a folder
+            raise NotFoundError(f"{display_text(str(src))}: nothing there")
+        return
+    name = src_key.rsplit("/", 1)[-1]
+    dst_is_folder = dst.is_prefix or dst_key == "" or dst_key.endswith("/")
+    target = _join(dst_key, name) if dst_is_folder else dst_key
+    await _await(
+        submit(
+            Item(
+                src_store,
+                src_key,
+                dst_store,
+                target,
+                same,
+                _label(src, src_key, hub),
+                _label(dst, target, hub),
+            )
+        )
+    )
+
+
+async def _await(value: object) -> None:
+    if asyncio.iscoroutine(value):
+        await value
