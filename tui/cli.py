@@ -167,7 +167,11 @@ def _open_tui(*, demo: bool, left: str | None, right: str | None) -> None:
     except ImportError:
         _err("error: the TUI is not part of this build yet; use the headless commands (cloudpane --help)")
         raise SystemExit(int(ExitCode.USAGE)) from None
-    raise SystemExit(run_app(demo=demo, left=left, right=right))
+    try:
+        code = run_app(demo=demo, left=left, right=right)
+    except CloudpaneError as exc:
+        _fail(exc)
+    raise SystemExit(code)
 
 
 @main.command(name="tui", hidden=True)
@@ -331,7 +335,15 @@ def _transfer(sources: tuple[str, ...], destination: str, *, recursive: bool, mo
 
     async def run() -> None:
         async with StoreHub(settings) as hub:
-            await run_transfer(hub, srcs, dst, recursive=recursive, move=move, force=force, outcome=outcome)
+            await run_transfer(
+                hub,
+                srcs,
+                dst,
+                recursive=recursive,
+                move=move,
+                conflict="overwrite" if force else "refuse-newer",
+                outcome=outcome,
+            )
 
     _run(run)
     verb = "moved" if move else "copied"

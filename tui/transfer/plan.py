@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol
 
 from tui.errors import (
     CloudpaneError,
@@ -21,9 +22,25 @@ from tui.errors import (
 )
 from tui.locations import Location
 from tui.safety import display_text
-from tui.storage.base import ObjectInfo, Store
+from tui.storage.base import ObjectInfo, PutResult, Store
 from tui.storage.hub import StoreHub
 from tui.transfer.copy import CopyOptions, copy_object
+
+#: what to do when the destination exists: overwrite it; skip it; copy only when the source is newer; refuse
+#: (an error, exit 5) when the destination is newer and overwrite otherwise (the CLI's default)
+Conflict = Literal["overwrite", "skip", "newer", "refuse-newer"]
+
+
+class Tracker(Protocol):
+    """Per-item hooks for a UI. ``started`` runs inside the item's task (so it may keep the task to cancel it)
+    and returns the progress callback that receives byte counts (negative on a retry's rewind). ``finished`` gets
+    the result, or the error (``asyncio.CancelledError`` when the item was cancelled), or neither when skipped."""
+
+    def queued(self, item: Item) -> None: ...
+
+    def started(self, item: Item, size: int) -> Callable[[int], None] | None: ...
+
+    def finished(self, item: Item, result: PutResult | None, error: BaseException | None) -> None: ...
 
 
 @dataclass
@@ -32,7 +49,9 @@ class Outcome:
 
     on_done: Callable[[str, str, int], None] | None = None
     on_fail: Callable[[str, BaseException], None] | None = None
+    tracker: Tracker | None = None
     done: int = 0
+    skipped: int = 0
     bytes: int = 0
     failures: list[tuple[str, BaseException]] = field(default_factory=list)
 
@@ -80,17 +99,27 @@ def _label(loc: Location, key: str, hub: StoreHub) -> str:
     return "/" + key if loc.kind == "local" else str(replace(loc, key=key))
 
 
-async def _check_newer(item: Item, info: ObjectInfo) -> None:
+async def _should_copy(item: Item, info: ObjectInfo, conflict: Conflict) -> bool:
+    """Decide by the conflict policy whether to copy over what is at the destination."""
+    if conflict == "overwrite":
+        return True
     try:
         existing = await item.dst.stat(item.dst_key)
     except NotFoundError:
-        return
+        return True
+    if conflict == "skip":
+        return False
     src_time, dst_time = info.mtime, existing.mtime
-    if src_time and dst_time and dst_time > src_time:
+    newer_dst = bool(src_time and dst_time and dst_time > src_time)
+    if conflict == "newer":
+        return bool(src_time and dst_time and src_time > dst_time)
+    if newer_dst:
+        assert src_time is not None and dst_time is not None
         raise ConflictError(
             f"{display_text(item.dst_label)} is newer than the source ({dst_time:%Y-%m-%d %H:%M:%S} > "
             f"{src_time:%Y-%m-%d %H:%M:%S}); use --force to overwrite"
         )
+    return True
 
 
 async def run_transfer(
@@ -100,7 +129,7 @@ async def run_transfer(
     *,
     recursive: bool,
     move: bool,
-    force: bool = False,
+    conflict: Conflict = "refuse-newer",
     outcome: Outcome,
     options: CopyOptions | None = None,
 ) -> None:
@@ -118,11 +147,17 @@ async def run_transfer(
     tasks: set[asyncio.Task[None]] = set()
 
     async def run_item(item: Item) -> None:
+        tracker = outcome.tracker
+        result: PutResult | None = None
         try:
             info = item.info if item.info is not None else await item.src.stat(item.src_key)
-            if not force:
-                await _check_newer(item, info)
-            await copy_object(
+            if not await _should_copy(item, info, conflict):
+                outcome.skipped += 1
+                if tracker:
+                    tracker.finished(item, None, None)
+                return
+            progress = tracker.started(item, info.size) if tracker else None
+            result = await copy_object(
                 item.src,
                 item.src_key,
                 item.dst,
@@ -130,17 +165,28 @@ async def run_transfer(
                 info=info,
                 options=opts,
                 same_remote=item.same_remote,
+                progress=progress,
             )
             if move:
                 await item.src.delete(item.src_key, version_id=None)
         except CloudpaneError as exc:
             outcome.fail(item.src_label, exc)
+            if tracker:
+                tracker.finished(item, None, exc)
+        except asyncio.CancelledError as exc:
+            if tracker:
+                tracker.finished(item, None, exc)
+            raise
         else:
             outcome.ok(item.src_label, item.dst_label, info.size)
+            if tracker:
+                tracker.finished(item, result, None)
         finally:
             slots.release()
 
     async def submit(item: Item) -> None:
+        if outcome.tracker:
+            outcome.tracker.queued(item)
         await slots.acquire()
         task = asyncio.create_task(run_item(item))
         tasks.add(task)
@@ -153,7 +199,8 @@ async def run_transfer(
             except CloudpaneError as exc:
                 outcome.fail(src.raw or str(src), exc)
         while tasks:
-            await asyncio.gather(*list(tasks))
+            # one item cancelled (from the UI) must not stop the batch: gather with return_exceptions
+            await asyncio.gather(*list(tasks), return_exceptions=True)
     finally:
         for task in tasks:
             task.cancel()

@@ -1,0 +1,45 @@
+# One entry point for people and CI. `make demo` and `make test` are the README's two fresh-machine commands.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint check format screenshots bench clean
+
+install: $(STAMP)
+
+# the lock pins boto3/botocore together with aiobotocore (which pins botocore narrowly)
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/cloudpane --demo
+
+# all tests, with the real test servers (moto, rclone serve s3) started by the suite itself
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff format --check tui tests bench
+	$(BIN)/ruff check tui tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+check: lint test
+
+format: install
+	$(BIN)/ruff format tui tests bench
+	$(BIN)/ruff check --fix tui tests bench
+
+# regenerate the pictures in screenshots/ from the real app on the demo data
+screenshots: install
+	$(BIN)/python -m tui.ui.screenshots screenshots
+
+lock:
+	$(BIN)/pip install -q uv && $(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

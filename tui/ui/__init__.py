@@ -1,0 +1,1 @@
+"""The TUI: the only package that imports Textual."""

@@ -1,0 +1,497 @@
+"""The cloudpane TUI: two panes, Midnight Commander keys (each F-key with a letter alias), a transfer queue.
+
+| key            | action                                  |
+|----------------|-----------------------------------------|
+| Tab            | switch pane                             |
+| Enter / Bksp   | open / up                               |
+| F3 / i         | inspect                                 |
+| F5 / c         | copy to the other pane                  |
+| F6 / m         | move to the other pane                  |
+| F7 / n         | new folder (bucket in a bucket list)    |
+| F8 / d         | delete (asks first)                     |
+| Space / Insert | mark                                    |
+| v, p, t        | versions, presign, transfers            |
+| F1 / ?         | help                                    |
+| F10 / q        | quit                                    |
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+import humanize
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from tui import __version__
+from tui.config import Settings, load_settings
+from tui.errors import CloudpaneError, one_line
+from tui.locations import Location, parse_location
+from tui.safety import display_text
+from tui.storage.hub import StoreHub
+from tui.storage.s3 import S3Store
+from tui.transfer.copy import CopyOptions
+from tui.transfer.plan import Conflict, Item, Outcome, run_transfer
+from tui.ui.dialogs import ConfirmDialog, HelpScreen, MessageDialog, NewBucket, NewBucketDialog, PromptDialog, plain
+from tui.ui.objects import DownloadVersion, InspectorScreen, PresignScreen, VersionsScreen
+from tui.ui.pane import Row, StorePane
+from tui.ui.transfers import TransferQueue, TransfersScreen
+
+CONFLICT_CHOICES: list[tuple[str, str]] = [
+    ("newer", "Only if newer (skip destinations that are as new or newer)"),
+    ("overwrite", "Overwrite"),
+    ("skip", "Skip existing"),
+]
+
+
+#: actions of the main screen, off while a dialog is open
+PANE_ACTIONS = frozenset(
+    {"switch_pane", "inspect", "copy", "move", "new", "delete", "versions", "presign", "transfers", "clear_filter"}
+)
+
+
+class CloudpaneApp(App[int]):
+    TITLE = "cloudpane"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "switch_pane", "Switch", show=False, priority=True),
+        Binding("f1,question_mark", "help", "Help", key_display="F1/?"),
+        Binding("f3,i", "inspect", "Info", key_display="F3/i"),
+        Binding("f5,c", "copy", "Copy", key_display="F5/c"),
+        Binding("f6,m", "move", "Move", key_display="F6/m"),
+        Binding("f7,n", "new", "New", key_display="F7/n"),
+        Binding("f8,d", "delete", "Delete", key_display="F8/d"),
+        Binding("v", "versions", "Versions"),
+        Binding("p", "presign", "Link"),
+        Binding("t", "transfers", "Xfers"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("f10,q", "quit", "Quit", key_display="F10/q"),
+    ]
+
+    def __init__(self, left: Location, right: Location, *, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or load_settings()
+        self.hub = StoreHub(self.settings)
+        self.left_location, self.right_location = left, right
+        self.queue = TransferQueue(self._copy_options)
+        self._active_id = "left"
+
+    def _copy_options(self) -> CopyOptions:
+        return CopyOptions(part_size=self.settings.part_size, concurrency=self.settings.concurrency)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f" cloudpane {__version__}", style="bold"), id="title")
+        with Horizontal(id="panes"):
+            yield StorePane(self.hub, self.left_location, id="left")
+            yield StorePane(self.hub, self.right_location, id="right")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.left.table.focus()
+
+    async def on_unmount(self) -> None:
+        await self.hub.close()
+
+    # -- panes ---------------------------------------------------------------------------------------------
+    @property
+    def left(self) -> StorePane:
+        return self.query_one("#left", StorePane)
+
+    @property
+    def right(self) -> StorePane:
+        return self.query_one("#right", StorePane)
+
+    @property
+    def active(self) -> StorePane:
+        return self.left if self._active_id == "left" else self.right
+
+    @property
+    def other(self) -> StorePane:
+        return self.right if self._active_id == "left" else self.left
+
+    def on_descendant_focus(self, event: object) -> None:
+        focused = self.focused
+        for pane in (self.left, self.right):
+            if focused is not None and pane in focused.ancestors_with_self:
+                self._active_id = pane.id or "left"
+                pane.add_class("active")
+                (self.right if pane is self.left else self.left).remove_class("active")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The pane actions belong to the main screen: under a dialog, their keys go to the dialog."""
+        return not (action in PANE_ACTIONS and len(self.screen_stack) > 1)
+
+    def action_switch_pane(self) -> None:
+        self.other.table.focus()
+
+    def action_clear_filter(self) -> None:
+        self.active.clear_filter()
+
+    @on(StorePane.ListingFailed)
+    def _listing_failed(self, event: StorePane.ListingFailed) -> None:
+        self.notify(event.error, title="Listing failed", severity="error", markup=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker is non-fatal: a failure becomes a notification with one line of cause."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(one_line(event.worker.error), title="Error", severity="error", markup=False)
+
+    def _fatal_error(self) -> None:
+        """Textual's crash screen prints local variables; credentials may live there. Print the trace without."""
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        traceback = Traceback(show_locals=False, width=None)
+        self._exit_renderables.append(Segments(self.console.render(traceback, self.console.options)))
+        self._close_messages_no_wait()
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _row_location(self, pane: StorePane, row: Row) -> Location:
+        assert pane.location is not None
+        if row.kind == "dir":
+            return pane.location.child(row.name + "/")
+        return pane.location.child(row.name)
+
+    def _current_file(self) -> tuple[StorePane, Row] | None:
+        pane = self.active
+        row = pane.current_row
+        if row is None or row.kind != "file":
+            self.notify("Move the cursor to a file first", markup=False)
+            return None
+        return pane, row
+
+    # -- copy / move ---------------------------------------------------------------------------------------
+    def action_copy(self) -> None:
+        self._transfer(move=False)
+
+    def action_move(self) -> None:
+        self._transfer(move=True)
+
+    def _transfer(self, *, move: bool) -> None:
+        src_pane, dst_pane = self.active, self.other
+        rows = [r for r in src_pane.selected_rows() if r.kind in ("file", "dir")]
+        dst = dst_pane.location
+        if not rows:
+            self.notify("Nothing to copy: mark entries or move the cursor to one", markup=False)
+            return
+        if dst is None or dst.is_bucket_list:
+            self.notify("The other pane must show a folder or a bucket", severity="warning", markup=False)
+            return
+        files = [r for r in rows if r.kind == "file"]
+        folders = [r for r in rows if r.kind == "dir"]
+        size = sum(r.size or 0 for r in files)
+        verb = "Move" if move else "Copy"
+        body = Text()
+        body.append(f"{verb} ", style="bold")
+        body.append(f"{len(files)} file(s) ({humanize.naturalsize(size, binary=True)})")
+        if folders:
+            body.append(f" and {len(folders)} folder(s) with everything in them")
+        body.append("\n\nfrom  ")
+        body.append(display_text(str(src_pane.location)))
+        for r in rows[:5]:
+            body.append("\n      " + display_text(r.name + ("/" if r.kind == "dir" else "")))
+        if len(rows) > 5:
+            body.append(f"\n      … and {len(rows) - 5} more")
+        body.append("\nto    ")
+        body.append(display_text(str(dst)))
+        if move:
+            body.append("\n\nEach source is deleted once its copy is complete.", style="yellow")
+        body.append("\n\nWhen the destination exists:")
+        sources = [self._row_location(src_pane, r) for r in rows]
+
+        def go(choice: str | None) -> None:
+            if choice is None:
+                return
+            conflict: Conflict = "overwrite" if choice == "overwrite" else "skip" if choice == "skip" else "newer"
+            src_pane.marks.clear()
+            self.run_transfer(sources, dst, move=move, conflict=conflict)
+
+        self.push_screen(ConfirmDialog(f"{verb}", body, confirm=verb, choices=CONFLICT_CHOICES), go)
+
+    @work(name="transfer", group="transfers", exit_on_error=False)
+    async def run_transfer(self, sources: list[Location], dst: Location, *, move: bool, conflict: Conflict) -> None:
+        outcome = Outcome(tracker=self.queue)
+        try:
+            await run_transfer(self.hub, sources, dst, recursive=True, move=move, conflict=conflict, outcome=outcome)
+        except CloudpaneError as exc:
+            self.notify(one_line(exc), title="Transfer failed", severity="error", markup=False)
+        verb = "moved" if move else "copied"
+        message = f"{verb} {outcome.done} file(s), {humanize.naturalsize(outcome.bytes, binary=True)}"
+        if outcome.skipped:
+            message += f", {outcome.skipped} skipped"
+        if outcome.failures:
+            message += f", {len(outcome.failures)} failed (t shows why)"
+        self.notify(message, severity="error" if outcome.failures else "information", markup=False)
+        for pane in (self.left, self.right):
+            pane.load()
+
+    @on(DownloadVersion)
+    def _download_version(self, event: DownloadVersion) -> None:
+        dst = self.other.location
+        if dst is None or dst.is_bucket_list:
+            self.notify("The other pane must show a folder", markup=False)
+            return
+        self.download_version(event)
+
+    @work(name="download version", group="transfers", exit_on_error=False)
+    async def download_version(self, event: DownloadVersion) -> None:
+        dst = self.other.location
+        assert dst is not None
+        name = event.key.rsplit("/", 1)[-1]
+        target = dst.child(name)
+        info = await event.store.stat(event.key, version_id=event.entry.version_id)
+        dst_store = await self.hub.store(target)
+        item = Item(
+            event.store,
+            event.key,
+            dst_store,
+            self.hub.key(target),
+            False,
+            f"{event.store.url}/{event.key} ({event.entry.version_id})",
+            str(target),
+            info,
+        )
+        self.queue.queued(item)
+        transfer = self.queue.items[-1]
+        await self.queue.retry(transfer)
+        if transfer.state == "done":
+            self.notify(display_text(f"Downloaded that version to {target}"), markup=False)
+            self.other.load()
+
+    # -- new / delete --------------------------------------------------------------------------------------
+    def action_new(self) -> None:
+        pane = self.active
+        loc = pane.location
+        if loc is None:
+            return
+        if loc.is_bucket_list:
+            self._new_bucket(pane, loc)
+            return
+
+        def made(name: str | None) -> None:
+            if name:
+                self.make_folder(pane, name)
+
+        self.push_screen(PromptDialog("New folder", "Folder name:"), made)
+
+    def _new_bucket(self, pane: StorePane, loc: Location) -> None:
+        async def ask() -> None:
+            remote = await self.hub.remote(loc)
+
+            def made(spec: NewBucket | None) -> None:
+                if spec is not None:
+                    self.create_bucket(pane, spec)
+
+            self.push_screen(NewBucketDialog(remote.region), made)
+
+        self.run_worker(ask(), name="new bucket", exit_on_error=False)
+
+    @work(name="create bucket", exit_on_error=False)
+    async def create_bucket(self, pane: StorePane, spec: NewBucket) -> None:
+        assert pane.location is not None
+        remote = await self.hub.remote(pane.location)
+        try:
+            warnings = await remote.create_bucket(spec.name, region=spec.region, versioning=spec.versioning)
+        except CloudpaneError as exc:
+            self.push_screen(MessageDialog("Could not create the bucket", plain(one_line(exc)), error=True))
+            return
+        for w in warnings:
+            self.notify(display_text(w), severity="warning", markup=False)
+        self.notify(display_text(f"Created private bucket {spec.name}"), markup=False)
+        pane.load()
+
+    @work(name="new folder", exit_on_error=False)
+    async def make_folder(self, pane: StorePane, name: str) -> None:
+        loc = pane.location
+        assert loc is not None
+        if "/" in name.strip("/") or name in (".", ".."):
+            self.notify("A folder name cannot contain /", severity="error", markup=False)
+            return
+        target = loc.child(name.strip("/") + "/")
+        store = await self.hub.store(target)
+        if not store.features.folder_markers:
+            self.notify(
+                "This server cannot keep empty folders: the folder appears when you copy something into it",
+                severity="warning",
+                markup=False,
+            )
+            return
+        await store.put(self.hub.key(target), b"")
+        pane.load()
+
+    def action_delete(self) -> None:
+        pane = self.active
+        rows = pane.selected_rows()
+        if not rows:
+            return
+        buckets = [r for r in rows if r.kind == "bucket"]
+        body = Text()
+        if buckets:
+            body.append("Delete these buckets? Only empty buckets can be deleted.\n\n")
+        else:
+            body.append("Delete permanently? On a versioned bucket a delete marker is added instead.\n\n")
+        for r in rows[:8]:
+            label = r.name + ("/  (and everything in it)" if r.kind == "dir" else "")
+            body.append(display_text(label) + "\n")
+        if len(rows) > 8:
+            body.append(f"… and {len(rows) - 8} more\n")
+        body.append("\nin " + display_text(str(pane.location)))
+
+        def go(answer: str | None) -> None:
+            if answer:
+                pane.marks.clear()
+                self.delete_rows(pane, rows)
+
+        self.push_screen(ConfirmDialog("Delete", body, confirm="Delete", danger=True), go)
+
+    @work(name="delete", exit_on_error=False)
+    async def delete_rows(self, pane: StorePane, rows: list[Row]) -> None:
+        deleted, failed = 0, 0
+        for row in rows:
+            loc = self._row_location(pane, row)
+            try:
+                if row.kind == "bucket":
+                    remote = await self.hub.remote(loc)
+                    await remote.delete_bucket(row.name)
+                    deleted += 1
+                    continue
+                store = await self.hub.store(loc)
+                key = self.hub.key(loc)
+                if row.kind == "file":
+                    await store.delete(key)
+                    deleted += 1
+                    continue
+                prefix = key if key.endswith("/") else key + "/"
+                async for page in store.list(prefix, recursive=True):
+                    for e in page:
+                        await store.delete(e.key)
+                        deleted += 1
+                if store.features.folder_markers:
+                    await store.delete(prefix)
+                if loc.kind == "local" and loc.path is not None:
+                    _remove_tree_dirs(loc.path)
+            except CloudpaneError as exc:
+                failed += 1
+                self.notify(one_line(exc), title="Delete failed", severity="error", markup=False)
+        self.notify(f"Deleted {deleted} item(s)" + (f", {failed} failed" if failed else ""), markup=False)
+        pane.load()
+
+    # -- object screens ------------------------------------------------------------------------------------
+    def action_inspect(self) -> None:
+        found = self._current_file()
+        if found is None:
+            return
+        pane, row = found
+        loc = self._row_location(pane, row)
+
+        async def open_screen() -> None:
+            store = await self.hub.store(loc)
+            self.push_screen(InspectorScreen(store, self.hub.key(loc), str(loc)))
+
+        self.run_worker(open_screen(), name="inspect", exit_on_error=False)
+
+    def action_versions(self) -> None:
+        found = self._current_file()
+        if found is None:
+            return
+        pane, row = found
+        loc = self._row_location(pane, row)
+
+        async def open_screen() -> None:
+            store = await self.hub.store(loc)
+            if not store.features.versions:
+                self.notify("This location keeps no versions", markup=False)
+                return
+            other = self.other.location
+            can_download = other is not None and not other.is_bucket_list
+            self.push_screen(VersionsScreen(store, self.hub.key(loc), str(loc), can_download=can_download))
+
+        self.run_worker(open_screen(), name="versions", exit_on_error=False)
+
+    def action_presign(self) -> None:
+        found = self._current_file()
+        if found is None:
+            return
+        pane, row = found
+        loc = self._row_location(pane, row)
+
+        async def open_screen() -> None:
+            store = await self.hub.store(loc)
+            if not isinstance(store, S3Store):
+                self.notify("Only objects in a bucket can have presigned links", markup=False)
+                return
+            expires = await _credentials_expiry(store)
+            self.push_screen(PresignScreen(store, self.hub.key(loc), str(loc), expires))
+
+        self.run_worker(open_screen(), name="presign", exit_on_error=False)
+
+    def action_transfers(self) -> None:
+        self.push_screen(TransfersScreen(self.queue))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(classes="dialog-screen"))
+
+
+async def _credentials_expiry(store: S3Store) -> datetime | None:
+    """When temporary credentials (SSO, assumed roles) expire; None for long-lived keys or when unknown."""
+    creds = getattr(store.client, "_request_signer", None)
+    creds = getattr(creds, "_credentials", None)
+    expiry = getattr(creds, "_expiry_time", None)
+    return expiry if isinstance(expiry, datetime) else None
+
+
+def _remove_tree_dirs(path: Path) -> None:
+    for root, _dirs, _files in sorted(os.walk(path), key=lambda t: -len(t[0])):
+        try:
+            os.rmdir(root)
+        except OSError:
+            continue
+
+
+@contextmanager
+def _demo_environment() -> Iterator[tuple[Location, Location]]:
+    """Start the embedded demo server, point the default S3 remote at it, and make a local sample folder."""
+    from tui.demo import DemoServer, make_local_sample
+
+    server = DemoServer().start()
+    saved = dict(os.environ)
+    try:
+        server.seed()
+        for name in list(os.environ):
+            if name.startswith("AWS_"):
+                del os.environ[name]
+        os.environ.update(server.env())
+        with tempfile.TemporaryDirectory(prefix="cloudpane-demo-") as tmp:
+            local = make_local_sample(Path(tmp) / "sample")
+            yield parse_location(str(local) + "/"), parse_location("s3://")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        server.stop()
+
+
+def run_app(*, demo: bool = False, left: str | None = None, right: str | None = None) -> int:
+    """Run the TUI; returns the exit code."""
+    if demo:
+        with _demo_environment() as (demo_left, demo_right):
+            app = CloudpaneApp(
+                parse_location(left) if left else demo_left, parse_location(right) if right else demo_right
+            )
+            app.run()
+            return app.return_code or 0
+    app = CloudpaneApp(parse_location(left or os.getcwd() + "/"), parse_location(right or "s3://"))
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,225 @@
+"""Modal dialogs: confirm, prompt, new bucket, message, help. Untrusted text arrives as ``rich.text.Text``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+
+from tui.locations import validate_bucket_name
+from tui.safety import display_text
+
+
+def plain(text: str) -> Text:
+    """Untrusted text for a widget: escaped and never parsed as markup."""
+    return Text(display_text(text))
+
+
+class ConfirmDialog(ModalScreen[str | None]):
+    """Shows exactly what will happen; returns the chosen option (or "yes"), or None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self,
+        title: str,
+        body: Text,
+        *,
+        confirm: str = "OK",
+        danger: bool = False,
+        choices: list[tuple[str, str]] | None = None,
+    ) -> None:
+        super().__init__(classes="dialog-screen")
+        self._title = title
+        self._body = body
+        self._confirm = confirm
+        self._danger = danger
+        self._choices = choices or []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self._body)
+            if self._choices:
+                with RadioSet(id="choice"):
+                    for i, (_value, label) in enumerate(self._choices):
+                        yield RadioButton(label, value=i == 0)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self._confirm, variant="error" if self._danger else "primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel" if self._danger else "#ok", Button).focus()
+
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        if self._choices:
+            index = self.query_one(RadioSet).pressed_index
+            self.dismiss(self._choices[max(index, 0)][0])
+        else:
+            self.dismiss("yes")
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PromptDialog(ModalScreen[str | None]):
+    """One line of input."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, prompt: str, *, value: str = "") -> None:
+        super().__init__(classes="dialog-screen")
+        self._title, self._prompt, self._value = title, prompt, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            yield Label(self._prompt)
+            yield Input(value=self._value, id="value")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("OK", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        value = self.query_one(Input).value.strip()
+        self.dismiss(value or None)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True, slots=True)
+class NewBucket:
+    name: str
+    region: str | None
+    versioning: bool
+
+
+class NewBucketDialog(ModalScreen[NewBucket | None]):
+    """Create a bucket: the name is checked against S3's rules as you type. Buckets are always private."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, default_region: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self._region = default_region
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("New bucket", classes="dialog-title")
+            yield Input(placeholder="bucket name", id="name")
+            yield Static("", id="name-error", classes="error-line")
+            yield Input(value=self._region, placeholder="region", id="region")
+            yield Checkbox("Versioning (keep every version of every object)", id="versioning")
+            yield Static(
+                "The bucket is private: no public ACL; Block Public Access and BucketOwnerEnforced where the "
+                "server supports them.",
+                classes="dim",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Create", variant="primary", id="ok", disabled=True)
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+
+    @on(Input.Changed, "#name")
+    def _validate(self, event: Input.Changed) -> None:
+        reason = validate_bucket_name(event.value) if event.value else "type a name"
+        self.query_one("#name-error", Static).update(plain(reason or ""))
+        self.query_one("#ok", Button).disabled = reason is not None
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        name = self.query_one("#name", Input).value.strip()
+        if validate_bucket_name(name) is not None:
+            return
+        region = self.query_one("#region", Input).value.strip() or None
+        self.dismiss(NewBucket(name, region, self.query_one("#versioning", Checkbox).value))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class MessageDialog(ModalScreen[None]):
+    """An error or a long message: one line of cause, and an OK."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter", "close", "Close"),
+    ]
+
+    def __init__(self, title: str, body: Text, *, error: bool = False) -> None:
+        super().__init__(classes="dialog-screen")
+        self._title, self._body, self._error = title, body, error
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog error" if self._error else "dialog"):
+            yield Label(self._title, classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self._body)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("OK", variant="primary", id="ok")
+
+    @on(Button.Pressed, "#ok")
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+KEYS = [
+    ("Tab", "", "switch pane"),
+    ("Enter", "", "open folder / bucket"),
+    ("Backspace", "", "up one level"),
+    ("F3", "i", "inspect object or file"),
+    ("F5", "c", "copy to the other pane"),
+    ("F6", "m", "move to the other pane"),
+    ("F7", "n", "new folder (or bucket in a bucket list)"),
+    ("F8", "d", "delete (asks first)"),
+    ("Space", "Insert", "mark / unmark"),
+    ("/", "", "filter the listing"),
+    (".", "", "show / hide hidden files"),
+    ("s", "", "sort by name, size, date"),
+    ("v", "", "versions of the object"),
+    ("p", "", "presigned link"),
+    ("t", "", "transfers panel"),
+    ("r", "", "refresh"),
+    ("F1", "?", "this help"),
+    ("F10", "q", "quit"),
+    ("Ctrl+P", "", "command palette: every action"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,f1,question_mark", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        text = Text()
+        for key, alias, what in KEYS:
+            text.append(f"{key:<10}", style="bold")
+            text.append(f"{alias:<8}", style="bold cyan")
+            text.append(what + "\n")
+        text.append("\nF-keys die in tmux? Every F-key has the letter beside it.", style="dim")
+        with Vertical(classes="dialog help"):
+            yield Label("cloudpane keys", classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(text)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
