@@ -73,10 +73,10 @@ class CloudpaneApp(App[int]):
         Binding("f5,c", "copy", "Copy", key_display="F5/c"),
         Binding("f6,m", "move", "Move", key_display="F6/m"),
         Binding("f7,n", "new", "New", key_display="F7/n"),
-        Binding("f8,d", "delete", "Delete", key_display="F8/d"),
-        Binding("v", "versions", "Versions"),
-        Binding("p", "presign", "Link"),
-        Binding("t", "transfers", "Xfers"),
+        Binding("f8,d", "delete", "Del", key_display="F8/d"),
+        Binding("v", "versions", "Vers"),
+        Binding("p", "presign", "Link", show=False),
+        Binding("t", "transfers", "Xfer"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("f10,q", "quit", "Quit", key_display="F10/q"),
     ]
@@ -97,10 +97,11 @@ class CloudpaneApp(App[int]):
         with Horizontal(id="panes"):
             yield StorePane(self.hub, self.left_location, id="left")
             yield StorePane(self.hub, self.right_location, id="right")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.left.table.focus()
+        self.left.add_class("active")
 
     async def on_unmount(self) -> None:
         await self.hub.close()
@@ -165,10 +166,10 @@ class CloudpaneApp(App[int]):
             return pane.location.child(row.name + "/")
         return pane.location.child(row.name)
 
-    def _current_file(self) -> tuple[StorePane, Row] | None:
+    def _current_file(self, *, deleted_ok: bool = False) -> tuple[StorePane, Row] | None:
         pane = self.active
         row = pane.current_row
-        if row is None or row.kind != "file":
+        if row is None or not (row.kind == "file" or (deleted_ok and row.kind == "deleted")):
             self.notify("Move the cursor to a file first", markup=False)
             return None
         return pane, row
@@ -334,7 +335,7 @@ class CloudpaneApp(App[int]):
 
     def action_delete(self) -> None:
         pane = self.active
-        rows = pane.selected_rows()
+        rows = [r for r in pane.selected_rows() if r.kind != "deleted"]
         if not rows:
             return
         buckets = [r for r in rows if r.kind == "bucket"]
@@ -404,7 +405,7 @@ class CloudpaneApp(App[int]):
         self.run_worker(open_screen(), name="inspect", exit_on_error=False)
 
     def action_versions(self) -> None:
-        found = self._current_file()
+        found = self._current_file(deleted_ok=True)
         if found is None:
             return
         pane, row = found

@@ -53,8 +53,8 @@ class ConfirmDialog(ModalScreen[str | None]):
                     for i, (_value, label) in enumerate(self._choices):
                         yield RadioButton(label, value=i == 0)
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self._confirm, variant="error" if self._danger else "primary", id="ok")
-                yield Button("Cancel", id="cancel")
+                yield Button(self._confirm, variant="error" if self._danger else "primary", id="ok", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#cancel" if self._danger else "#ok", Button).focus()
@@ -87,8 +87,8 @@ class PromptDialog(ModalScreen[str | None]):
             yield Label(self._prompt)
             yield Input(value=self._value, id="value")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("OK", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+                yield Button("OK", variant="primary", id="ok", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -133,8 +133,8 @@ class NewBucketDialog(ModalScreen[NewBucket | None]):
                 classes="dim",
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Create", variant="primary", id="ok", disabled=True)
-                yield Button("Cancel", id="cancel")
+                yield Button("Create", variant="primary", id="ok", disabled=True, compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
@@ -176,7 +176,7 @@ class MessageDialog(ModalScreen[None]):
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self._body)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("OK", variant="primary", id="ok")
+                yield Button("OK", variant="primary", id="ok", compact=True)
 
     @on(Button.Pressed, "#ok")
     def action_close(self) -> None:
@@ -196,7 +196,8 @@ KEYS = [
     ("/", "", "filter the listing"),
     (".", "", "show / hide hidden files"),
     ("s", "", "sort by name, size, date"),
-    ("v", "", "versions of the object"),
+    ("v", "", "versions: restore, undelete, download, delete"),
+    ("u", "", "show deleted objects of this prefix"),
     ("p", "", "presigned link"),
     ("t", "", "transfers panel"),
     ("r", "", "refresh"),

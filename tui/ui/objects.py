@@ -68,7 +68,7 @@ class InspectorScreen(ModalScreen[None]):
             with VerticalScroll(classes="dialog-body"):
                 yield Static(plain("loading…"), id="info")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Close", id="close", variant="primary")
+                yield Button("Close", id="close", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         self.load()
@@ -256,9 +256,9 @@ class PresignScreen(ModalScreen[None]):
             yield Static("", id="url")
             yield Static("", id="warning", classes="error-line")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Make link", variant="primary", id="make")
-                yield Button("Copy (OSC 52)", id="copy", disabled=True)
-                yield Button("Close", id="close")
+                yield Button("Make link", variant="primary", id="make", compact=True)
+                yield Button("Copy (OSC 52)", id="copy", disabled=True, compact=True)
+                yield Button("Close", id="close", compact=True)
 
     @on(Button.Pressed, "#make")
     def _make(self) -> None:

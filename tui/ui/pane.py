@@ -19,6 +19,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import ColumnKey
 from textual.worker import get_current_worker
 
 from tui.errors import CloudpaneError, one_line
@@ -27,7 +28,7 @@ from tui.safety import display_text
 from tui.storage.base import Entry
 from tui.storage.hub import StoreHub
 
-RowKind = Literal["up", "bucket", "dir", "file"]
+RowKind = Literal["up", "bucket", "dir", "file", "deleted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +47,45 @@ class Row:
         return self.kind in ("up", "bucket", "dir")
 
 
+_UNITS = (("TiB", "T"), ("GiB", "G"), ("MiB", "M"), ("KiB", "K"))
+
+
+def compact_size(n: int) -> str:
+    """At most 7 characters: ``512 B``, ``46.0K``, ``2.0M``, ``1023.9G``."""
+    if n < 1024:
+        return f"{n} B"
+    text = humanize.naturalsize(n, binary=True, format="%.1f")
+    for long, short in _UNITS:
+        text = text.replace(f" {long}", short)
+    return text
+
+
 def _size(row: Row) -> Text:
     if row.kind == "up":
-        return Text("UP--DIR", style="dim")
-    if row.kind in ("dir", "bucket"):
-        return Text("DIR" if row.kind == "dir" else "BUCKET", style="dim")
-    return Text(humanize.naturalsize(row.size or 0, binary=True, format="%.1f"))
+        text = Text("UP-DIR", style="dim")
+    elif row.kind in ("dir", "bucket"):
+        text = Text("DIR" if row.kind == "dir" else "BUCKET", style="dim")
+    elif row.kind == "deleted":
+        text = Text("DEL", style="red")
+    else:
+        text = Text(compact_size(row.size or 0))
+    text.justify = "right"
+    return text
+
+
+def mc_time(when: datetime | None, now: datetime | None = None) -> str:
+    """Midnight Commander's 12-column date: ``Nov 21 23:59`` within half a year, else ``Nov 21  2025``."""
+    if when is None:
+        return ""
+    local = when.astimezone()
+    now = now or datetime.now(local.tzinfo)
+    if abs((now - local).days) < 183:
+        return local.strftime("%b %d %H:%M")
+    return local.strftime("%b %d  %Y")
 
 
 def _when(when: datetime | None) -> Text:
-    return Text(when.astimezone().strftime("%Y-%m-%d %H:%M") if when else "")
+    return Text(" " + mc_time(when))
 
 
 def row_name(row: Row, marked: bool) -> Text:
@@ -64,6 +94,8 @@ def row_name(row: Row, marked: bool) -> Text:
     text = Text(("* " if marked else "  ") + label)
     if marked:
         text.stylize("bold yellow")
+    elif row.kind == "deleted":
+        text.stylize("red strike")
     elif row.is_container:
         text.stylize("bold")
     return text
@@ -79,11 +111,13 @@ class StorePane(Vertical):
         Binding("full_stop", "toggle_hidden", "Hidden", show=False),
         Binding("r", "refresh", "Refresh", show=False),
         Binding("s", "cycle_sort", "Sort", show=False),
+        Binding("u", "toggle_deleted", "Deleted", show=False),
     ]
 
     location: reactive[Location | None] = reactive(None, init=False)
     show_hidden: reactive[bool] = reactive(False, init=False)
     filter_text: reactive[str] = reactive("", init=False)
+    show_deleted: reactive[bool] = reactive(False, init=False)
 
     class Navigated(Message):
         """The pane now shows another location."""
@@ -120,10 +154,10 @@ class StorePane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="pane-header")
-        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False, classes="pane-table")
-        table.add_column("Name", key="name")
-        table.add_column("Size", key="size", width=9)
-        table.add_column("Modified", key="modified", width=16)
+        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False, cell_padding=0, classes="pane-table")
+        table.add_column("  Name", key="name")
+        table.add_column(Text("Size", justify="right"), key="size", width=7)
+        table.add_column(" Modified", key="modified", width=13)
         yield table
         yield Input(placeholder="filter (Esc to clear)", classes="pane-filter")
         yield Static("", classes="pane-status")
@@ -131,6 +165,20 @@ class StorePane(Vertical):
     def on_mount(self) -> None:
         self.query_one(".pane-filter", Input).display = False
         self.location = self._start
+
+    def on_resize(self) -> None:
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """The name column takes what size and date leave (DataTable columns do not flex by themselves)."""
+        table = self.table
+        fixed = sum(c.get_render_width(table) for k, c in table.columns.items() if k.value != "name")
+        name = table.columns.get(ColumnKey("name"))
+        if name is None:
+            return
+        name.auto_width = False
+        name.width = max(8, self.size.width - fixed - 3)
+        table.refresh()
 
     @property
     def table(self) -> DataTable[Text]:
@@ -197,6 +245,15 @@ class StorePane(Vertical):
                         return
                     self.rows.extend(self._row(e, prefix) for e in page if e.key != prefix)
                     self._render_rows(loading=True)
+                if self.show_deleted and store.features.versions:
+                    async for page in store.list_versions(prefix):
+                        if worker.is_cancelled:
+                            return
+                        self.rows.extend(
+                            Row("deleted", e.key[len(prefix) :], e.key, modified=e.last_modified)
+                            for e in page
+                            if e.is_latest and e.is_delete_marker and "/" not in e.key[len(prefix) :]
+                        )
         except CloudpaneError as exc:
             self.post_message(self.ListingFailed(self, one_line(exc)))
         finally:
@@ -244,17 +301,20 @@ class StorePane(Vertical):
         marked = [r for r in self.rows if r.key in self.marks]
         parts = [f"{len(self.rows) - (1 if self.rows and self.rows[0].kind == 'up' else 0)} items"]
         if files:
-            parts.append(humanize.naturalsize(sum(r.size or 0 for r in files), binary=True))
+            parts.append(compact_size(sum(r.size or 0 for r in files)))
         if marked:
             size = sum(r.size or 0 for r in marked)
-            parts.append(f"{len(marked)} marked ({humanize.naturalsize(size, binary=True)})")
+            parts.append(f"{len(marked)} marked ({compact_size(size)})")
         if self.filter_text:
             parts.append(f"filter: {display_text(self.filter_text)}")
+        if self.show_deleted:
+            parts.append("showing deleted")
         if not self.show_hidden:
             hidden = sum(1 for r in self.rows if r.kind != "up" and r.name.startswith("."))
             if hidden:
                 parts.append(f"{hidden} hidden")
-        parts.append(f"sort: {self.sort_by}")
+        if self.sort_by != "name":
+            parts.append(f"by {self.sort_by}")
         if loading:
             parts.append("loading…")
         self.query_one(".pane-status", Static).update(Text(" · ".join(parts), no_wrap=True))
@@ -323,6 +383,11 @@ class StorePane(Vertical):
         box.display = False
         self.filter_text = ""
         self.table.focus()
+
+    def action_toggle_deleted(self) -> None:
+        """Show (or hide) objects of this prefix whose latest version is a delete marker, to undelete them."""
+        self.show_deleted = not self.show_deleted
+        self.load()
 
     def action_toggle_hidden(self) -> None:
         self.show_hidden = not self.show_hidden
