@@ -49,7 +49,7 @@ from tui.ui.pane import Row, StorePane
 from tui.ui.transfers import TransferQueue, TransfersScreen
 
 CONFLICT_CHOICES: list[tuple[str, str]] = [
-    ("newer", "Only if newer (skip destinations that are as new or newer)"),
+    ("newer", "Only if the source is newer"),
     ("overwrite", "Overwrite"),
     ("skip", "Skip existing"),
 ]

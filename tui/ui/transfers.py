@@ -45,11 +45,13 @@ class Transfer:
         style = {"done": "green", "failed": "red", "cancelled": "yellow", "running": "cyan"}.get(self.state, "dim")
         text.append(f"{self.state:<9} ", style=style)
         text.append(display_text(f"{self.item.src_label} → {self.item.dst_label}", max_len=110))
+        if self.state == "running" and self.size:
+            text.append(f"  {100 * self.done // self.size}%", style="cyan")
         if self.state == "done" and self.result and (self.result.etag or self.result.version_id):
-            extra = f"  ETag {self.result.etag or '-'}"
+            extra = f"ETag {self.result.etag or '-'}"
             if self.result.version_id:
                 extra += f"  VersionId {self.result.version_id}"
-            text.append(display_text(extra), style="dim")
+            text.append("\n          " + display_text(extra), style="dim")
         if self.error:
             text.append("\n          " + self.error, style="red")
         return text
@@ -154,8 +156,8 @@ class TransfersScreen(ModalScreen[None]):
         super().__init__(classes="dialog-screen")
         self.queue = queue
         self.selected = 0
-        self._t0 = time.monotonic()
-        self._b0 = queue.totals()[0]
+        #: (time, bytes done) samples of the last few seconds, for the speed
+        self._samples: list[tuple[float, int]] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide tall"):
@@ -176,14 +178,17 @@ class TransfersScreen(ModalScreen[None]):
         q = self.queue
         done, total = q.totals()
         counts = q.counts()
-        elapsed = max(0.001, time.monotonic() - self._t0)
-        speed = max(0.0, (done - self._b0) / elapsed)
+        now = time.monotonic()
+        self._samples = [(t, b) for t, b in self._samples if now - t <= 3.0] + [(now, done)]
+        t0, b0 = self._samples[0]
+        speed = (done - b0) / (now - t0) if now - t0 > 0.2 else 0.0
         remaining = max(0, total - done)
-        eta = humanize.naturaldelta(remaining / speed) if speed > 1 and remaining else "-"
+        active = counts.get("running", 0) + counts.get("queued", 0)
+        rate = f"{humanize.naturalsize(speed, binary=True)}/s" if active else "idle"
+        eta = humanize.naturaldelta(remaining / speed) if active and speed > 1 and remaining else "-"
         summary = (
             f"{humanize.naturalsize(done, binary=True)} of {humanize.naturalsize(total, binary=True)}"
-            f" · {humanize.naturalsize(speed, binary=True)}/s · ETA {eta} · "
-            + " · ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+            f" · {rate} · ETA {eta} · " + " · ".join(f"{n} {state}" for state, n in sorted(counts.items()))
         )
         self.query_one("#totals", Static).update(Text(summary or "no transfers yet"))
         self.query_one("#total-bar", ProgressBar).update(total=max(total, 1), progress=done)
