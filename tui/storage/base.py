@@ -85,6 +85,8 @@ class ObjectInfo:
     #: local files only
     mode: int | None = None
     is_delete_marker: bool = False
+    #: SSE-KMS or SSE-C: the ETag is not the MD5 of the content
+    encrypted_etag: bool = False
 
     @property
     def mtime(self) -> datetime | None:

@@ -493,6 +493,7 @@ class S3Store:
             # rclone's server changes the case of metadata keys: normalise to lower case
             metadata={str(k).lower(): str(v) for k, v in resp.get("Metadata", {}).items()},
             checksums=checksums,
+            encrypted_etag=resp.get("ServerSideEncryption") == "aws:kms" or bool(resp.get("SSECustomerAlgorithm")),
         )
 
     async def read(
@@ -577,6 +578,19 @@ class S3Store:
 
     def resume_writer(self, key: str, upload_id: str) -> S3Writer:
         return S3Writer(self, key, upload_id)
+
+    async def list_parts(self, key: str, upload_id: str) -> dict[int, tuple[str, int]]:
+        """The parts the server holds for an unfinished upload: number -> (etag, size)."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id}
+        found: dict[int, tuple[str, int]] = {}
+        while True:
+            with _errors(f"list parts of {self.describe(key)}"):
+                resp = await self.client.list_parts(**kwargs)
+            for p in resp.get("Parts", []):
+                found[int(p["PartNumber"])] = (_etag(p.get("ETag")) or "", int(p.get("Size", 0)))
+            if not resp.get("IsTruncated"):
+                return found
+            kwargs["PartNumberMarker"] = resp.get("NextPartNumberMarker")
 
     async def delete(self, key: str, *, version_id: str | None = None) -> None:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
