@@ -6,14 +6,19 @@ import asyncio
 import os
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from tui.config import RemoteConfig, Settings
 from tui.errors import UnsupportedError, UsageError
 from tui.locations import Location
 from tui.safety import display_text
 from tui.storage.base import Store
+from tui.storage.http import HttpSource
 from tui.storage.local import LocalStore
 from tui.storage.s3 import S3Options, S3Remote
+
+if TYPE_CHECKING:
+    import aiohttp
 
 ROOT = Path("/")
 
@@ -51,6 +56,7 @@ class StoreHub:
         self._remotes: dict[str, S3Remote] = {}
         self._lock = asyncio.Lock()
         self._local = LocalStore(ROOT)
+        self._http: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> StoreHub:
         return self
@@ -105,7 +111,20 @@ class StoreHub:
             return rel
         return location.key
 
+    def http_source(self, location: Location) -> HttpSource:
+        """A read-only source for an https:// location (one shared HTTP session)."""
+        import aiohttp
+
+        if location.kind != "https" or location.url is None:
+            raise UsageError(f"{display_text(str(location))} is not an https:// URL")
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=60))
+        return HttpSource(location.url, self._http)
+
     async def close(self) -> None:
         remotes, self._remotes = list(self._remotes.values()), {}
         for remote in remotes:
             await remote.close()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None

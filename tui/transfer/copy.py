@@ -30,7 +30,7 @@ from tui.storage.meta import MD5_KEY, MTIME_KEY, format_mtime, md5_b64_to_hex, m
 from tui.transfer.retry import RetryPolicy, retrying
 
 if TYPE_CHECKING:
-    from tui.transfer.journal import Journal
+    from tui.transfer.journal import Journal, JournalUpload
 
 MiB = 1024 * 1024
 #: S3 CopyObject handles up to 5 GiB in one request
@@ -193,9 +193,12 @@ async def copy_object(
 
     writer, done_parts = await _open_or_resume(src, src_key, dst, dst_key, info, metadata, part_size, opts)
     try:
-        parts = await _upload_parts(
-            src, src_key, writer, size, part_size, opts, info, expected_md5, progress, done_parts
-        )
+        if getattr(src, "ranged", True):
+            parts = await _upload_parts(
+                src, src_key, writer, size, part_size, opts, info, expected_md5, progress, done_parts
+            )
+        else:
+            parts = await _upload_stream(src, src_key, writer, size, part_size, opts, progress)
         result = await retrying(lambda: writer.complete(parts), policy=policy)
     except BaseException as exc:
         keep = opts.journal is not None and writer.upload_id is not None and not isinstance(exc, IntegrityError)
@@ -307,21 +310,21 @@ async def _open_or_resume(
 
 
 #: the journal row of each journaled writer (by id: writers are not hashable by value)
-_JOURNALED: dict[int, tuple[Journal, object]] = {}
+_JOURNALED: dict[int, tuple[Journal, JournalUpload]] = {}
 
 
 def _journal_forget(opts: CopyOptions, writer: Writer) -> None:
     found = _JOURNALED.pop(id(writer), None)
     if found is not None:
         journal, entry = found
-        journal.finish(entry)  # type: ignore[arg-type]
+        journal.finish(entry)
 
 
 def _journal_part(writer: Writer, part: PartResult) -> None:
     found = _JOURNALED.get(id(writer))
     if found is not None:
         journal, entry = found
-        journal.part_done(entry, part.number, part.etag, part.size)  # type: ignore[arg-type]
+        journal.part_done(entry, part.number, part.etag, part.size)
 
 
 def _local_source(src: Store, key: str, info: ObjectInfo) -> str | None:
@@ -400,6 +403,57 @@ async def _upload_parts(
     if hasher is not None:
         hasher.check(count, src_key)
     return sorted([*done_parts.values(), *(t.result() for t in tasks)], key=lambda p: p.number)
+
+
+async def _upload_stream(
+    src: Store,
+    src_key: str,
+    writer: Writer,
+    size: int,
+    part_size: int,
+    opts: CopyOptions,
+    progress: Progress | None,
+) -> list[PartResult]:
+    """A source that can only be read front to back (an https server without ranges): cut the one stream into
+    parts and upload up to ``concurrency`` of them at once. Parts retry on their own; the stream cannot."""
+    slots = asyncio.Semaphore(opts.concurrency)
+    results: list[PartResult] = []
+
+    async def send(number: int, data: bytes) -> None:
+        try:
+            digest = await asyncio.to_thread(content_md5, data)
+            results.append(
+                await retrying(lambda: writer.write_part(number, data, content_md5=digest), policy=opts.retry)
+            )
+        finally:
+            slots.release()
+
+    total = 0
+    try:
+        async with asyncio.TaskGroup() as group:
+            buf = bytearray()
+            number = 0
+            async for chunk in src.read(src_key):
+                if opts.bandwidth is not None:
+                    await opts.bandwidth.take(len(chunk))
+                buf += chunk
+                total += len(chunk)
+                if progress:
+                    progress(len(chunk))
+                while len(buf) >= part_size:
+                    number += 1
+                    await slots.acquire()
+                    group.create_task(send(number, bytes(buf[:part_size])))
+                    del buf[:part_size]
+            if buf or number == 0:
+                number += 1
+                await slots.acquire()
+                group.create_task(send(number, bytes(buf)))
+    except BaseExceptionGroup as eg:
+        raise _first(eg) from None
+    if total != size:
+        raise StoreError(f"{display_text(src_key)}: got {total} bytes, the server announced {size}")
+    return sorted(results, key=lambda p: p.number)
 
 
 def _first(eg: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -219,7 +219,11 @@ async def _expand(
     submit: Callable[[Item], object],
 ) -> None:
     if src.kind == "https":
-        raise UsageError("https:// sources arrive with the transfer engine; not supported in this version")
+        http = hub.http_source(src)
+        dst_is_folder = dst.is_prefix or dst_key == "" or dst_key.endswith("/")
+        target = _join(dst_key, http.name) if dst_is_folder else dst_key
+        await _await(submit(Item(http, "", dst_store, target, False, str(src), _label(dst, target, hub))))
+        return
     src_store = await hub.store(src)
     src_key = hub.key(src)
     same = hub.same_remote(src, dst)
