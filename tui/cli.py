@@ -31,9 +31,9 @@ from tui.errors import (
 )
 from tui.locations import Location, parse_location
 from tui.safety import display_text
-from tui.storage.base import MAX_PRESIGN, Entry, Store
+from tui.storage.base import MAX_PRESIGN, Entry, PutResult, Store
 from tui.storage.hub import StoreHub
-from tui.transfer.plan import Outcome
+from tui.transfer.plan import Item, Outcome
 
 T = TypeVar("T")
 
@@ -308,49 +308,189 @@ def _echo_fail(what: str, exc: BaseException) -> None:
 @main.command()
 @click.option("-r", "--recursive", is_flag=True, help="Copy prefixes and directories with everything below.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite destinations that are newer than the source.")
+@click.option("--bwlimit", metavar="RATE", help="Bandwidth limit in bytes per second (e.g. 10M, 512K).")
 @click.argument("sources", nargs=-1, required=True)
 @click.argument("destination")
-def cp(recursive: bool, force: bool, sources: tuple[str, ...], destination: str) -> None:
+def cp(recursive: bool, force: bool, bwlimit: str | None, sources: tuple[str, ...], destination: str) -> None:
     """Copy objects and files between any two stores (https:// URLs as sources too)."""
-    _transfer(sources, destination, recursive=recursive, move=False, force=force)
+    _transfer(sources, destination, recursive=recursive, move=False, force=force, bwlimit=bwlimit)
 
 
 @main.command()
 @click.option("-r", "--recursive", is_flag=True, help="Move prefixes and directories with everything below.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite destinations that are newer than the source.")
+@click.option("--bwlimit", metavar="RATE", help="Bandwidth limit in bytes per second (e.g. 10M, 512K).")
 @click.argument("sources", nargs=-1, required=True)
 @click.argument("destination")
-def mv(recursive: bool, force: bool, sources: tuple[str, ...], destination: str) -> None:
+def mv(recursive: bool, force: bool, bwlimit: str | None, sources: tuple[str, ...], destination: str) -> None:
     """Move: copy, then delete each source once its copy is complete."""
-    _transfer(sources, destination, recursive=recursive, move=True, force=force)
+    _transfer(sources, destination, recursive=recursive, move=True, force=force, bwlimit=bwlimit)
 
 
-def _transfer(sources: tuple[str, ...], destination: str, *, recursive: bool, move: bool, force: bool) -> None:
+def _transfer(
+    sources: tuple[str, ...], destination: str, *, recursive: bool, move: bool, force: bool, bwlimit: str | None
+) -> None:
+    from tui.config import parse_size
+    from tui.transfer.copy import Bandwidth, CopyOptions
+    from tui.transfer.journal import Journal
     from tui.transfer.plan import run_transfer
 
     srcs = [_parse(s) for s in sources]
     dst = _parse(destination)
     settings = _settings()
-    outcome = Outcome(on_done=_echo_done, on_fail=_echo_fail)
+    try:
+        bandwidth = Bandwidth(parse_size(bwlimit)) if bwlimit else None
+    except (CloudpaneError, ValueError) as exc:
+        _fail(UsageError(f"--bwlimit {display_text(bwlimit or '')}: {exc}"))
+    bar = ProgressLine() if sys.stderr.isatty() else None
+    outcome = Outcome(on_done=_echo_done, on_fail=_echo_fail, tracker=bar)
 
     async def run() -> None:
-        async with StoreHub(settings) as hub:
-            await run_transfer(
-                hub,
-                srcs,
-                dst,
-                recursive=recursive,
-                move=move,
-                conflict="overwrite" if force else "refuse-newer",
-                outcome=outcome,
-            )
+        journal = Journal()
+        options = CopyOptions(
+            part_size=settings.part_size, concurrency=settings.concurrency, bandwidth=bandwidth, journal=journal
+        )
+        try:
+            async with StoreHub(settings) as hub:
+                if bar is not None:
+                    bar.start()
+                await run_transfer(
+                    hub,
+                    srcs,
+                    dst,
+                    recursive=recursive,
+                    move=move,
+                    conflict="overwrite" if force else "refuse-newer",
+                    outcome=outcome,
+                    options=options,
+                )
+        finally:
+            if bar is not None:
+                await bar.stop()
+            journal.close()
 
     _run(run)
     verb = "moved" if move else "copied"
     summary = f"{verb} {outcome.done} file(s), {humanize.naturalsize(outcome.bytes, binary=True)}"
+    if outcome.skipped:
+        summary += f", {outcome.skipped} skipped"
     if outcome.failures:
         summary += f", {len(outcome.failures)} failed"
     _err(summary)
+    raise SystemExit(outcome.exit_code())
+
+
+class ProgressLine:
+    """A one-line progress bar on stderr (a terminal only): total bytes, speed, ETA, files, the current file."""
+
+    def __init__(self) -> None:
+        from tui.transfer.stats import Stats
+
+        self.stats = Stats()
+        self.current = ""
+        self._task: asyncio.Task[None] | None = None
+
+    # Tracker hooks
+    def queued(self, item: Item) -> None:
+        self.stats.files_total += 1
+
+    def started(self, item: Item, size: int) -> Callable[[int], None]:
+        self.stats.total += size
+        self.current = item.src_label
+        return self.stats.add
+
+    def finished(self, item: Item, result: PutResult | None, error: BaseException | None) -> None:
+        if error is not None:
+            self.stats.files_failed += 1
+        elif result is None:
+            self.stats.files_skipped += 1
+        else:
+            self.stats.files_done += 1
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._draw()
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    async def _loop(self) -> None:
+        while True:
+            self._draw()
+            await asyncio.sleep(0.25)
+
+    def _draw(self) -> None:
+        st = self.stats
+        st.sample()
+        width = 24
+        filled = int(st.fraction * width)
+        eta = humanize.naturaldelta(st.eta) if st.eta is not None else "-"
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {st.fraction * 100:5.1f}% "
+            f"{humanize.naturalsize(st.done, binary=True)}/{humanize.naturalsize(st.total, binary=True)} "
+            f"{humanize.naturalsize(st.speed, binary=True)}/s ETA {eta} "
+            f"files {st.files_done}/{st.files_total}"
+            + (f" failed {st.files_failed}" if st.files_failed else "")
+            + f" {display_text(self.current, max_len=40)}"
+        )
+        try:
+            columns = os.get_terminal_size(sys.stderr.fileno()).columns
+        except OSError:
+            columns = 100
+        sys.stderr.write("\r" + line[: columns - 1].ljust(columns - 1))
+        sys.stderr.flush()
+
+
+@main.command()
+@click.option("--abort", "abort", is_flag=True, help="Abort every unfinished upload on its server and forget it.")
+def transfers(abort: bool) -> None:
+    """List unfinished (resumable) multipart uploads; rerun the same cp to resume one."""
+    from tui.locations import Location as Loc
+    from tui.transfer.journal import Journal
+
+    settings = _settings()
+    outcome = Outcome(on_fail=_echo_fail)
+
+    async def run() -> None:
+        journal = Journal()
+        try:
+            uploads = journal.unfinished()
+            if not uploads:
+                click.echo("no unfinished uploads")
+                return
+            async with StoreHub(settings) as hub:
+                for u in uploads:
+                    where = f"{u.remote}:{u.bucket}/{u.key}" if u.remote != "s3" else f"s3://{u.bucket}/{u.key}"
+                    parts = journal.parts(u)
+                    done = sum(size for _, size in parts.values())
+                    line = (
+                        f"{u.created:%Y-%m-%d %H:%M} {display_text(u.source)} -> {display_text(where)} "
+                        f"{humanize.naturalsize(done, binary=True)} of {humanize.naturalsize(u.size, binary=True)}"
+                    )
+                    if not abort:
+                        click.echo(line)
+                        continue
+                    loc = Loc("s3", remote=None if u.remote == "s3" else u.remote, bucket=u.bucket, key=u.key)
+                    try:
+                        store = await hub.store(loc)
+                        writer = getattr(store, "resume_writer", None)
+                        if callable(writer):
+                            await writer(u.key, u.upload_id).abort()
+                    except CloudpaneError as exc:
+                        outcome.fail(where, exc)
+                        continue
+                    journal.finish(u)
+                    outcome.done += 1
+                    click.echo("aborted: " + line)
+        finally:
+            journal.close()
+
+    _run(run)
     raise SystemExit(outcome.exit_code())
 
 

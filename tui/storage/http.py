@@ -125,9 +125,7 @@ class HttpSource:
     async def copy(self, src_key: str, dst_key: str, **_: object) -> PutResult:
         raise UnsupportedError("an https:// URL can only be a source")
 
-    def list_versions(
-        self, prefix: str = "", *, exact: bool = False, page_size: int = 1000
-    ) -> AsyncIterator[Page]:
+    def list_versions(self, prefix: str = "", *, exact: bool = False, page_size: int = 1000) -> AsyncIterator[Page]:
         raise UnsupportedError("an https:// source has no versions")
 
     async def presign(self, key: str, *, expires: timedelta, version_id: str | None = None) -> str:
