@@ -204,8 +204,10 @@ class Store(Protocol):
         *,
         src_version_id: str | None = None,
         metadata: dict[str, str] | None = None,
+        src_container: str | None = None,
     ) -> PutResult:
-        """Server-side copy inside this container (CopyObject). Local stores copy the file."""
+        """Server-side copy (CopyObject) from ``src_container`` (default: this one) on the same remote. Local
+        stores copy the file."""
         ...
 
     def list_versions(self, prefix: str = "", *, exact: bool = False, page_size: int = 1000) -> AsyncIterator[Page]:

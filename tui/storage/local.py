@@ -353,7 +353,10 @@ class LocalStore:
         *,
         src_version_id: str | None = None,
         metadata: dict[str, str] | None = None,
+        src_container: str | None = None,
     ) -> PutResult:
+        if src_container is not None and src_container != str(self.root):
+            raise UnsupportedError(f"{self._what('copy', src_key)}: copies between local roots go through copy_object")
         if src_version_id:
             raise UnsupportedError(f"{self._what('copy', src_key)}: local files have no versions")
         src, dst = self.path(src_key), self.path(dst_key)

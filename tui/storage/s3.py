@@ -48,8 +48,10 @@ from tui.storage.base import (
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3.client import S3Client
+    from types_aiobotocore_s3.type_defs import CopySourceTypeDef
 else:
     S3Client = Any
+    CopySourceTypeDef = dict
 
 #: what a full S3 implementation (AWS, moto, MinIO) can do
 FULL_S3 = Features(
@@ -395,6 +397,34 @@ class S3Writer:
             resp = await self._store.client.upload_part(**kwargs)
         return PartResult(number, _etag(resp.get("ETag")) or "", len(data))
 
+    async def copy_part(
+        self,
+        number: int,
+        src_key: str,
+        start: int,
+        end: int,
+        *,
+        src_version_id: str | None = None,
+        src_bucket: str | None = None,
+    ) -> PartResult:
+        """UploadPartCopy: bytes ``[start, end)`` of another key on this remote become part ``number``."""
+        source: CopySourceTypeDef = {"Bucket": src_bucket or self._store.bucket, "Key": src_key}
+        if src_version_id:
+            source["VersionId"] = src_version_id
+        with _errors(f"copy part {number} of {self._store.describe(src_key)}"):
+            resp = await self._store.client.upload_part_copy(
+                Bucket=self._store.bucket,
+                Key=self._key,
+                UploadId=self._upload_id,
+                PartNumber=number,
+                CopySource=source,
+                CopySourceRange=f"bytes={start}-{end - 1}",
+            )
+        etag = _etag(resp.get("CopyPartResult", {}).get("ETag"))
+        if not etag:
+            raise StoreError(f"copy part {number} of {self._store.describe(src_key)}: the server sent no ETag")
+        return PartResult(number, etag, end - start)
+
     async def complete(self, parts: list[PartResult]) -> PutResult:
         ordered = sorted(parts, key=lambda p: p.number)
         with _errors(f"complete upload of {self._store.describe(self._key)}"):
@@ -606,8 +636,9 @@ class S3Store:
         *,
         src_version_id: str | None = None,
         metadata: dict[str, str] | None = None,
+        src_container: str | None = None,
     ) -> PutResult:
-        source: dict[str, str] = {"Bucket": self.bucket, "Key": src_key}
+        source: CopySourceTypeDef = {"Bucket": src_container or self.bucket, "Key": src_key}
         if src_version_id:
             source["VersionId"] = src_version_id
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": dst_key, "CopySource": source}

@@ -165,15 +165,21 @@ async def copy_object(
     metadata = _metadata(info)
     expected_md5 = source_md5(info) if opts.verify else None
 
+    src_bucket: str | None = getattr(src, "bucket", None)
     if same_remote and dst.features.server_side_copy and size <= MAX_COPY_OBJECT:
         result = await retrying(
-            lambda: dst.copy(src_key, dst_key, src_version_id=info.version_id, metadata=metadata), policy=policy
+            lambda: dst.copy(
+                src_key, dst_key, src_version_id=info.version_id, metadata=metadata, src_container=src_bucket
+            ),
+            policy=policy,
         )
         if progress:
             progress(size)
         return result
 
     part_size = choose_part_size(size, opts.part_size, dst.features.max_parts)
+    if same_remote and dst.features.part_copy and size > MAX_COPY_OBJECT:
+        return await _server_side_parts(src_bucket, src_key, dst, dst_key, info, metadata, opts, progress)
     if size <= part_size:
         return await _single(src, src_key, dst, dst_key, info, metadata, expected_md5, opts, progress)
 
@@ -209,6 +215,53 @@ async def copy_object(
         raise
     _journal_forget(opts, writer)
     return result
+
+
+async def _server_side_parts(
+    src_bucket: str | None,
+    src_key: str,
+    dst: Store,
+    dst_key: str,
+    info: ObjectInfo,
+    metadata: dict[str, str],
+    opts: CopyOptions,
+    progress: Progress | None,
+) -> PutResult:
+    """A copy past 5 GiB inside one bucket: UploadPartCopy in 512 MiB parts, nothing through this machine."""
+    size = info.size
+    part_size = max(512 * MiB, choose_part_size(size, 512 * MiB, dst.features.max_parts))
+    writer = await retrying(
+        lambda: dst.open_writer(dst_key, metadata=metadata, content_type=info.content_type), policy=opts.retry
+    )
+    copy_part = getattr(writer, "copy_part", None)
+    if not callable(copy_part):
+        await writer.abort()
+        raise StoreError("this store cannot copy parts server-side")
+    slots = asyncio.Semaphore(opts.concurrency)
+
+    async def one(number: int) -> PartResult:
+        start = (number - 1) * part_size
+        end = min(size, start + part_size)
+        async with slots:
+            part: PartResult = await retrying(
+                lambda: copy_part(number, src_key, start, end, src_version_id=info.version_id, src_bucket=src_bucket),
+                policy=opts.retry,
+            )
+        if progress:
+            progress(end - start)
+        return part
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(n)) for n in range(1, -(-size // part_size) + 1)]
+        parts = [t.result() for t in tasks]
+        return await retrying(lambda: writer.complete(parts), policy=opts.retry)
+    except BaseException as exc:
+        with contextlib.suppress(CloudpaneError):
+            await asyncio.shield(writer.abort())
+        if isinstance(exc, BaseExceptionGroup):
+            raise _first(exc) from None
+        raise
 
 
 async def _single(
