@@ -10,10 +10,9 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -33,6 +32,9 @@ from tui.locations import Location, parse_location
 from tui.safety import display_text
 from tui.storage.base import MAX_PRESIGN, Entry, PutResult, Store
 from tui.storage.hub import StoreHub
+from tui.sync.backup import Action as BackupAction
+from tui.sync.backup import Report as BackupReport
+from tui.timeparse import parse_duration
 from tui.transfer.plan import Item, Outcome
 
 T = TypeVar("T")
@@ -106,23 +108,6 @@ def _parse(text: str) -> Location:
         return parse_location(text)
     except CloudpaneError as exc:
         _fail(exc)
-
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
-_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90``, ``30m``, ``12h``, ``7d``, ``1w`` -> timedelta; combined forms like ``1h30m`` too."""
-    total = 0
-    rest = text.strip().lower()
-    if not rest:
-        raise UsageError("empty duration")
-    for number, unit in re.findall(r"(\d+)\s*([smhdw]?)", rest):
-        total += int(number) * _DURATION_UNITS[unit]
-    if not re.fullmatch(r"(\s*\d+\s*[smhdw]?)+\s*", rest):
-        raise UsageError(f"not a duration: {display_text(text)} (use e.g. 3600, 30m, 12h, 7d)")
-    return timedelta(seconds=total)
 
 
 class _Group(click.Group):
@@ -595,6 +580,160 @@ def presign(expires: str, version_id: str | None, location: str) -> None:
             click.echo(await store.presign(key, expires=ttl, version_id=version_id))
 
     _run(run)
+
+
+# -- backup / restore / sync --------------------------------------------------------------------------------
+async def _side(hub: StoreHub, loc: Location, *, symlinks: str = "files", restore: bool = False) -> tuple[Store, str]:
+    """The store and key prefix of one side of a backup: a local directory is its own root."""
+    from tui.storage.local import LocalStore
+
+    if loc.kind == "local":
+        assert loc.path is not None
+        mode = "follow" if symlinks == "follow" else "skip" if symlinks == "skip" else "files"
+        return LocalStore(loc.path, symlinks=mode, no_symlink_writes=restore), ""  # type: ignore[arg-type]
+    if loc.kind != "s3" or loc.bucket is None:
+        raise UsageError(f"{display_text(str(loc))}: a directory or a bucket/prefix is needed here")
+    store = await hub.store(loc)
+    key = loc.key
+    return store, key + "/" if key and not key.endswith("/") else key
+
+
+def _report(report: BackupReport, as_json: bool) -> NoReturn:
+    if as_json:
+        click.echo(report.as_json())
+    else:
+        _err(report.line())
+    raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.PARTIAL))
+
+
+def _print_action(action: BackupAction, *, verbose: bool) -> None:
+    if action.op == "=" and not verbose:
+        return
+    if action.op == "!":
+        _err(f"failed: {action.line()}")
+        return
+    click.echo(action.line())
+
+
+@main.command()
+@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="gitignore-style pattern (repeatable).")
+@click.option("--include-hidden", is_flag=True, help="Back up hidden files and folders too (skipped by default).")
+@click.option("--follow-symlinks", is_flag=True, help="Follow symlinks (loops are detected); skipped by default.")
+@click.option("--checksum", is_flag=True, help="Compare content by MD5 instead of size and modification time.")
+@click.option("--delete", is_flag=True, help="Delete what is gone from the source (safely: see the README).")
+@click.option("--max-delete", type=int, help="Refuse to delete more than N objects (default: half the destination).")
+@click.option("--force", is_flag=True, help="Allow deleting more than --max-delete.")
+@click.option("-n", "--dry-run", is_flag=True, help="Print the plan (+ new, * changed, - deleted) and change nothing.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list unchanged files (=).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (for cron).")
+@click.argument("src")
+@click.argument("dst")
+def backup(
+    excludes: tuple[str, ...],
+    include_hidden: bool,
+    follow_symlinks: bool,
+    checksum: bool,
+    delete: bool,
+    max_delete: int | None,
+    force: bool,
+    dry_run: bool,
+    verbose: bool,
+    as_json: bool,
+    src: str,
+    dst: str,
+) -> None:
+    """Back up SRC to DST incrementally: only what changed is sent."""
+    from tui.sync.backup import BackupOptions
+    from tui.sync.backup import backup as run_backup
+    from tui.sync.filters import KeyFilter
+    from tui.transfer.copy import CopyOptions
+    from tui.transfer.journal import Journal
+
+    src_loc, dst_loc = _parse(src), _parse(dst)
+    settings = _settings()
+
+    async def run() -> BackupReport:
+        keep = KeyFilter.for_root(
+            src_loc.path if src_loc.kind == "local" else None, include_hidden=include_hidden, excludes=excludes
+        )
+        async with StoreHub(settings) as hub:
+            src_store, src_prefix = await _side(hub, src_loc, symlinks="follow" if follow_symlinks else "skip")
+            dst_store, dst_prefix = await _side(hub, dst_loc)
+            if src_loc.kind == "local" and not (src_loc.path and src_loc.path.is_dir()):
+                raise NotFoundError(f"{display_text(str(src_loc))}: no such directory")
+            journal = Journal()
+            try:
+                return await run_backup(
+                    src_store,
+                    src_prefix,
+                    dst_store,
+                    dst_prefix,
+                    keep=keep,
+                    options=BackupOptions(
+                        checksum=checksum,
+                        delete=delete,
+                        dry_run=dry_run,
+                        max_delete=max_delete,
+                        force=force,
+                        files_in_flight=settings.max_files_in_flight,
+                    ),
+                    copy_options=CopyOptions(
+                        part_size=settings.part_size, concurrency=settings.concurrency, journal=journal
+                    ),
+                    same_remote=hub.same_remote(src_loc, dst_loc),
+                    on_action=lambda a: _print_action(a, verbose=verbose or dry_run),
+                )
+            finally:
+                journal.close()
+
+    _report(_run(run), as_json)
+
+
+@main.command()
+@click.option("--as-of", "as_of", metavar="TIME", help="Restore each key as it was then (ISO 8601, or an age: 3d).")
+@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="gitignore-style pattern (repeatable).")
+@click.option("-n", "--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list unchanged files (=).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.argument("src")
+@click.argument("dst")
+def restore(
+    as_of: str | None, excludes: tuple[str, ...], dry_run: bool, verbose: bool, as_json: bool, src: str, dst: str
+) -> None:
+    """Restore a prefix (SRC) into a directory (DST); keys that would land outside DST are refused."""
+    from tui.sync.backup import BackupOptions, versions_as_of
+    from tui.sync.backup import backup as run_backup
+    from tui.sync.filters import KeyFilter
+    from tui.timeparse import parse_time
+    from tui.transfer.copy import CopyOptions
+
+    src_loc, dst_loc = _parse(src), _parse(dst)
+    settings = _settings()
+    if dst_loc.kind != "local":
+        _fail(UsageError("restore writes into a local directory; use backup or cp between buckets"))
+
+    async def run() -> BackupReport:
+        when = parse_time(as_of) if as_of else None
+        keep = KeyFilter(include_hidden=True, excludes=excludes)
+        assert dst_loc.path is not None
+        dst_loc.path.mkdir(parents=True, exist_ok=True)
+        async with StoreHub(settings) as hub:
+            src_store, src_prefix = await _side(hub, src_loc)
+            dst_store, dst_prefix = await _side(hub, dst_loc, symlinks="skip", restore=True)
+            stream = versions_as_of(src_store, src_prefix, when, keep) if when is not None else None
+            return await run_backup(
+                src_store,
+                src_prefix,
+                dst_store,
+                dst_prefix,
+                keep=keep,
+                options=BackupOptions(dry_run=dry_run, files_in_flight=settings.max_files_in_flight),
+                copy_options=CopyOptions(part_size=settings.part_size, concurrency=settings.concurrency),
+                on_action=lambda a: _print_action(a, verbose=verbose or dry_run),
+                src_entries=stream,
+            )
+
+    _report(_run(run), as_json)
 
 
 # -- demo server ---------------------------------------------------------------------------------------------

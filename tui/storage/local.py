@@ -16,12 +16,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from tui.errors import (
     ConflictError,
     NotFoundError,
     PreconditionFailed,
     StoreError,
+    UnsafePathError,
     UnsupportedError,
     UsageError,
 )
@@ -135,8 +137,19 @@ class LocalStore:
 
     features = LOCAL_FEATURES
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        symlinks: Literal["files", "skip", "follow"] = "files",
+        no_symlink_writes: bool = False,
+    ) -> None:
+        """``symlinks``: what a listing does with links: ``files`` lists links to files (not to folders), ``skip``
+        leaves every link out (backups), ``follow`` follows all (loops are detected by device and inode).
+        ``no_symlink_writes``: refuse keys whose path goes through a symlink inside the root (restores)."""
         self.root = Path(root).expanduser().absolute()
+        self.symlinks = symlinks
+        self.no_symlink_writes = no_symlink_writes
 
     @property
     def url(self) -> str:
@@ -146,7 +159,17 @@ class LocalStore:
         """The local path of a key; refuses keys that would leave the root (``..``, absolute, NUL, ...)."""
         if key in ("", "/"):
             return self.root
-        return safe_local_path(self.root, key)
+        path = safe_local_path(self.root, key)
+        if self.no_symlink_writes:
+            base = self.root.resolve()
+            probe = base
+            for part in key.rstrip("/").split("/"):
+                probe = probe / part
+                if probe.is_symlink():
+                    raise UnsafePathError(
+                        f"{display_text(key)}: refusing to write through the symlink {display_text(str(probe))}"
+                    )
+        return path
 
     def key_of(self, path: Path) -> str:
         rel = path.absolute().relative_to(self.root).as_posix()
@@ -172,7 +195,10 @@ class LocalStore:
                     continue
                 name = de.name
                 try:
-                    if de.is_dir(follow_symlinks=False):
+                    link = de.is_symlink()
+                    if link and self.symlinks == "skip":
+                        continue
+                    if de.is_dir(follow_symlinks=link and self.symlinks == "follow"):
                         entries.append(Entry(key=f"{dir_key}{name}/", is_prefix=True))
                     elif de.is_file(follow_symlinks=True):
                         st = de.stat(follow_symlinks=True)
@@ -200,6 +226,10 @@ class LocalStore:
             return
         # depth first, in key order: a stack of sorted directory listings
         stack: list[Iterator[Entry]] = [iter(await asyncio.to_thread(self._scan, dir_key))]
+        seen: set[tuple[int, int]] = set()
+        if self.symlinks == "follow":
+            st = os.stat(self.path(dir_key))
+            seen.add((st.st_dev, st.st_ino))
         while stack:
             entry = next(stack[-1], None)
             if entry is None:
@@ -208,6 +238,14 @@ class LocalStore:
             if not entry.key.startswith(prefix) and not prefix.startswith(entry.key):
                 continue
             if entry.is_prefix:
+                if self.symlinks == "follow":
+                    try:
+                        st = os.stat(self.path(entry.key))
+                    except OSError:
+                        continue
+                    if (st.st_dev, st.st_ino) in seen:
+                        continue  # a symlink loop (or the same folder twice)
+                    seen.add((st.st_dev, st.st_ino))
                 stack.append(iter(await asyncio.to_thread(self._scan, entry.key)))
                 continue
             page.append(entry)

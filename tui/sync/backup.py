@@ -1,0 +1,358 @@
+"""One-way backup and restore: march two listings, decide per key, transfer what changed through the engine.
+
+Comparison (per pair present on both sides), cheapest first:
+- sizes differ: changed;
+- ``--checksum``: MD5 against MD5 (a local file's hash comes from a cache keyed by path, size, mtime and inode;
+  an object's from a single-part ETag or rclone's ``md5chksum``, by HEAD only when the listing cannot tell);
+- otherwise modification times. A local file no newer than the object's LastModified (the upload time) is
+  unchanged without any request, as ``aws s3 sync`` decides; only when the file looks newer is the object's
+  ``mtime`` metadata (rclone's) read by HEAD. So a no-change backup sends no PUT and no HEAD.
+
+Deletes (``delete=True``) are rclone-careful: they run last, never after a failed transfer, never when the source
+is empty, and never more than ``max_delete`` (default: half of the destination) without ``force``. The keys to
+delete are spilled to a temporary file, so memory does not grow with the destination either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Literal
+
+from tui.config import cache_dir
+from tui.errors import CloudpaneError, ConflictError, NotFoundError, UnsafePathError, one_line
+from tui.safety import display_text
+from tui.storage.base import Entry, ObjectInfo, Store
+from tui.storage.meta import MD5_KEY, md5_b64_to_hex
+from tui.sync.march import Pair, entries, march
+from tui.transfer.copy import CopyOptions, copy_object
+
+Op = Literal["+", "*", "-", "=", "!"]
+#: modification times closer than this are the same (float rounding of metadata)
+TOLERANCE = 0.001
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One line of a plan: ``+`` new, ``*`` changed, ``-`` deleted, ``=`` same, ``!`` refused."""
+
+    op: Op
+    rel: str
+    size: int = 0
+    reason: str = ""
+
+    def line(self) -> str:
+        text = f"{self.op} {display_text(self.rel)}"
+        return f"{text}  ({display_text(self.reason)})" if self.reason else text
+
+
+@dataclass
+class Report:
+    new: int = 0
+    changed: int = 0
+    deleted: int = 0
+    same: int = 0
+    skipped: int = 0
+    failed: int = 0
+    refused: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        mode = " (dry run: nothing changed)" if self.dry_run else ""
+        return (
+            f"new {self.new}, changed {self.changed}, deleted {self.deleted}, same {self.same}, "
+            f"skipped {self.skipped}, failed {self.failed + self.refused}, {self.bytes} bytes, "
+            f"{self.seconds:.1f} s{mode}"
+        )
+
+    def as_json(self) -> str:
+        data = asdict(self)
+        data["errors"] = [display_text(e) for e in self.errors]
+        return json.dumps(data, ensure_ascii=True)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.refused == 0
+
+
+@dataclass(frozen=True, slots=True)
+class BackupOptions:
+    checksum: bool = False
+    delete: bool = False
+    dry_run: bool = False
+    max_delete: int | None = None
+    force: bool = False
+    files_in_flight: int = 16
+
+
+class HashCache:
+    """MD5 of local files, keyed by (path, size, mtime_ns, inode), so a rerun does not hash again."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        path = path or cache_dir() / "hashes.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, check_same_thread=False)
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS md5 (path TEXT, size INT, mtime_ns INT, inode INT, md5 TEXT, "
+            "PRIMARY KEY (path, size, mtime_ns, inode))"
+        )
+
+    def md5(self, path: Path) -> str:
+        import hashlib
+
+        st = path.stat()
+        key = (os.fsdecode(path), st.st_size, st.st_mtime_ns, st.st_ino)
+        row = self.db.execute("SELECT md5 FROM md5 WHERE path=? AND size=? AND mtime_ns=? AND inode=?", key).fetchone()
+        if row:
+            return str(row[0])
+        digest = hashlib.md5()
+        with open(path, "rb") as f:
+            while chunk := f.read(4 * 1024 * 1024):
+                digest.update(chunk)
+        value = digest.hexdigest()
+        self.db.execute("INSERT OR REPLACE INTO md5 VALUES (?, ?, ?, ?, ?)", (*key, value))
+        self.db.commit()
+        return value
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _is_local(store: Store) -> bool:
+    return callable(getattr(store, "path", None)) and not store.features.buckets
+
+
+def _listing_md5(e: Entry) -> str | None:
+    etag = (e.etag or "").lower()
+    return etag if len(etag) == 32 and "-" not in etag else None
+
+
+def _meta_md5(info: ObjectInfo) -> str | None:
+    raw = info.metadata.get(MD5_KEY)
+    return md5_b64_to_hex(raw) if raw else _listing_md5(Entry(info.key, etag=info.etag))
+
+
+class Comparer:
+    def __init__(self, src: Store, src_prefix: str, dst: Store, dst_prefix: str, *, checksum: bool) -> None:
+        self.src, self.src_prefix, self.dst, self.dst_prefix = src, src_prefix, dst, dst_prefix
+        self.checksum = checksum
+        self.hashes = HashCache() if checksum else None
+        self.heads = 0
+
+    async def _md5(self, store: Store, key: str, e: Entry) -> str | None:
+        if _is_local(store):
+            assert self.hashes is not None
+            path = store.path(key)  # type: ignore[attr-defined]
+            return await asyncio.to_thread(self.hashes.md5, path)
+        fast = _listing_md5(e)
+        if fast:
+            return fast
+        self.heads += 1
+        return _meta_md5(await store.stat(key))
+
+    async def _mtime(self, store: Store, key: str, e: Entry) -> datetime | None:
+        if _is_local(store):
+            return e.last_modified
+        self.heads += 1
+        return (await store.stat(key)).mtime
+
+    async def differs(self, pair: Pair) -> str | None:
+        """Why the destination must be rewritten, or None when it already matches."""
+        s, d = pair.src, pair.dst
+        assert s is not None and d is not None
+        if s.size != d.size:
+            return f"size {s.size} != {d.size}"
+        src_key, dst_key = self.src_prefix + pair.rel, self.dst_prefix + pair.rel
+        if self.checksum:
+            a = await self._md5(self.src, src_key, s)
+            b = await self._md5(self.dst, dst_key, d)
+            if a and b:
+                return None if a == b else "content (md5)"
+        # local file no newer than the object's upload time: unchanged, without a request
+        local_src, local_dst = _is_local(self.src), _is_local(self.dst)
+        if s.last_modified and d.last_modified:
+            if local_src and not local_dst and s.last_modified <= d.last_modified:
+                return None
+            close = abs((s.last_modified - d.last_modified).total_seconds()) < TOLERANCE
+            if not local_src and local_dst and close:
+                return None
+        a_time = await self._mtime(self.src, src_key, s)
+        b_time = await self._mtime(self.dst, dst_key, d)
+        if a_time is None or b_time is None:
+            return "no modification time"
+        if abs((a_time - b_time).total_seconds()) < TOLERANCE:
+            return None
+        return "modified"
+
+    def close(self) -> None:
+        if self.hashes is not None:
+            self.hashes.close()
+
+
+async def backup(
+    src: Store,
+    src_prefix: str,
+    dst: Store,
+    dst_prefix: str,
+    *,
+    keep: Callable[[str], bool] | None,
+    options: BackupOptions,
+    copy_options: CopyOptions,
+    same_remote: bool = False,
+    on_action: Callable[[Action], None] | None = None,
+    src_entries: AsyncIterator[tuple[str, Entry]] | None = None,
+) -> Report:
+    """Make ``dst_prefix`` of ``dst`` match ``src_prefix`` of ``src`` (one way). ``src_entries`` replaces the
+    source listing (``restore --as-of`` passes the versions that were latest then)."""
+    started = time.monotonic()
+    report = Report(dry_run=options.dry_run)
+    comparer = Comparer(src, src_prefix, dst, dst_prefix, checksum=options.checksum)
+    slots = asyncio.Semaphore(max(1, options.files_in_flight))
+    tasks: set[asyncio.Task[None]] = set()
+    src_count = dst_count = 0
+    spill: IO[str] = tempfile.TemporaryFile(mode="w+", encoding="utf-8", prefix="cloudpane-deletes-")  # noqa: SIM115
+
+    def emit(action: Action) -> None:
+        if on_action is not None:
+            on_action(action)
+
+    async def transfer(pair: Pair) -> None:
+        try:
+            assert pair.src is not None
+            reason = "new" if pair.dst is None else await comparer.differs(pair)
+            if reason is None:
+                report.same += 1
+                emit(Action("=", pair.rel, pair.src.size or 0))
+                return
+            op: Op = "+" if pair.dst is None else "*"
+            if options.dry_run:
+                emit(Action(op, pair.rel, pair.src.size or 0, reason))
+            else:
+                info = await src.stat(src_prefix + pair.rel, version_id=pair.src.version_id)
+                await copy_object(src, src_prefix + pair.rel, dst, dst_prefix + pair.rel, info=info,
+                                  options=copy_options, same_remote=same_remote)  # fmt: skip
+                report.bytes += info.size
+                emit(Action(op, pair.rel, info.size, reason))
+            if op == "+":
+                report.new += 1
+            else:
+                report.changed += 1
+        except UnsafePathError as exc:
+            report.refused += 1
+            report.errors.append(one_line(exc))
+            emit(Action("!", pair.rel, 0, one_line(exc)))
+        except CloudpaneError as exc:
+            report.failed += 1
+            report.errors.append(one_line(exc))
+            emit(Action("!", pair.rel, 0, one_line(exc)))
+        finally:
+            slots.release()
+
+    try:
+        src_stream = src_entries if src_entries is not None else entries(src, src_prefix, keep)
+        async for pair in march(src_stream, entries(dst, dst_prefix, keep)):
+            if pair.src is not None:
+                src_count += 1
+            if pair.dst is not None:
+                dst_count += 1
+            if pair.src is None:
+                if options.delete:
+                    spill.write(json.dumps(pair.rel) + "\n")
+                continue
+            await slots.acquire()
+            task = asyncio.create_task(transfer(pair))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        while tasks:
+            await asyncio.gather(*list(tasks), return_exceptions=True)
+        if options.delete:
+            await _deletes(spill, dst, dst_prefix, src_count, dst_count, options, report, emit)
+    finally:
+        for task in tasks:
+            task.cancel()
+        spill.close()
+        comparer.close()
+        report.seconds = time.monotonic() - started
+    return report
+
+
+async def _deletes(
+    spill: IO[str],
+    dst: Store,
+    dst_prefix: str,
+    src_count: int,
+    dst_count: int,
+    options: BackupOptions,
+    report: Report,
+    emit: Callable[[Action], None],
+) -> None:
+    spill.seek(0)
+    pending = sum(1 for _ in spill)
+    if not pending:
+        return
+    if report.failed or report.refused:
+        report.skipped += pending
+        report.errors.append(f"{pending} deletion(s) not done: some transfers failed")
+        return
+    if src_count == 0:
+        raise ConflictError(
+            f"refusing to delete {pending} object(s): the source is empty (wrong path, or unmounted disk?)"
+        )
+    limit = options.max_delete if options.max_delete is not None else dst_count // 2
+    if pending > limit and not options.force:
+        raise ConflictError(
+            f"refusing to delete {pending} of {dst_count} object(s) at the destination (limit {limit}); "
+            "check the source, then use --force or --max-delete"
+        )
+    spill.seek(0)
+    for line in spill:
+        rel = json.loads(line)
+        if options.dry_run:
+            emit(Action("-", rel))
+            report.deleted += 1
+            continue
+        try:
+            await dst.delete(dst_prefix + rel)
+        except NotFoundError:
+            pass
+        except CloudpaneError as exc:
+            report.failed += 1
+            report.errors.append(one_line(exc))
+            emit(Action("!", rel, 0, one_line(exc)))
+            continue
+        report.deleted += 1
+        emit(Action("-", rel))
+
+
+async def versions_as_of(
+    store: Store, prefix: str, when: datetime, keep: Callable[[str], bool] | None
+) -> AsyncIterator[tuple[str, Entry]]:
+    """For each key, the version that was latest at ``when``; keys deleted by then (or not yet there) are left
+    out. Versions arrive newest first per key, so this streams."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current: str | None = None
+    chosen = False
+    async for page in store.list_versions(prefix):
+        for e in page:
+            if e.key != current:
+                current, chosen = e.key, False
+            if chosen or e.last_modified is None or e.last_modified > when:
+                continue
+            chosen = True
+            rel = e.key[len(prefix) :]
+            if e.is_delete_marker or not rel or rel.endswith("/"):
+                continue
+            if keep is None or keep(rel):
+                yield rel, e
