@@ -736,6 +736,43 @@ def restore(
     _report(_run(run), as_json)
 
 
+@main.command(name="sync")
+@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="gitignore-style pattern (repeatable).")
+@click.option("--include-hidden", is_flag=True, help="Sync hidden files and folders too (skipped by default).")
+@click.option("-n", "--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.argument("a")
+@click.argument("b")
+def sync_cmd(excludes: tuple[str, ...], include_hidden: bool, dry_run: bool, as_json: bool, a: str, b: str) -> None:
+    """Two-way sync of A and B: changes since the last sync cross over; both changed is a conflict (exit 1)."""
+    from tui.sync.filters import KeyFilter
+    from tui.sync.twoway import sync as run_sync
+    from tui.transfer.copy import CopyOptions
+
+    a_loc, b_loc = _parse(a), _parse(b)
+    settings = _settings()
+
+    async def run() -> BackupReport:
+        keep = KeyFilter(include_hidden=include_hidden, excludes=excludes)
+        async with StoreHub(settings) as hub:
+            a_store, a_prefix = await _side(hub, a_loc, symlinks="skip")
+            b_store, b_prefix = await _side(hub, b_loc, symlinks="skip")
+            return await run_sync(
+                a_store,
+                a_prefix,
+                b_store,
+                b_prefix,
+                name=f"{a_store.url}/{a_prefix}|{b_store.url}/{b_prefix}",
+                keep=keep,
+                copy_options=CopyOptions(part_size=settings.part_size, concurrency=settings.concurrency),
+                dry_run=dry_run,
+                on_action=lambda act: _print_action(act, verbose=False),
+                files_in_flight=settings.max_files_in_flight,
+            )
+
+    _report(_run(run), as_json)
+
+
 # -- demo server ---------------------------------------------------------------------------------------------
 @main.command(name="demo-server")
 @click.option("--port", default=0, show_default=True, help="Port on 127.0.0.1 (0: any free port).")

@@ -63,6 +63,7 @@ class Report:
     skipped: int = 0
     failed: int = 0
     refused: int = 0
+    conflicts: int = 0
     bytes: int = 0
     seconds: float = 0.0
     dry_run: bool = False
@@ -72,8 +73,9 @@ class Report:
         mode = " (dry run: nothing changed)" if self.dry_run else ""
         return (
             f"new {self.new}, changed {self.changed}, deleted {self.deleted}, same {self.same}, "
-            f"skipped {self.skipped}, failed {self.failed + self.refused}, {self.bytes} bytes, "
-            f"{self.seconds:.1f} s{mode}"
+            f"skipped {self.skipped}, failed {self.failed + self.refused}, "
+            + (f"conflicts {self.conflicts}, " if self.conflicts else "")
+            + f"{self.bytes} bytes, {self.seconds:.1f} s{mode}"
         )
 
     def as_json(self) -> str:
@@ -83,7 +85,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.refused == 0
+        return self.failed == 0 and self.refused == 0 and self.conflicts == 0
 
 
 @dataclass(frozen=True, slots=True)
