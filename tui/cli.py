@@ -583,21 +583,6 @@ def presign(expires: str, version_id: str | None, location: str) -> None:
 
 
 # -- backup / restore / sync --------------------------------------------------------------------------------
-async def _side(hub: StoreHub, loc: Location, *, symlinks: str = "files", restore: bool = False) -> tuple[Store, str]:
-    """The store and key prefix of one side of a backup: a local directory is its own root."""
-    from tui.storage.local import LocalStore
-
-    if loc.kind == "local":
-        assert loc.path is not None
-        mode = "follow" if symlinks == "follow" else "skip" if symlinks == "skip" else "files"
-        return LocalStore(loc.path, symlinks=mode, no_symlink_writes=restore), ""  # type: ignore[arg-type]
-    if loc.kind != "s3" or loc.bucket is None:
-        raise UsageError(f"{display_text(str(loc))}: a directory or a bucket/prefix is needed here")
-    store = await hub.store(loc)
-    key = loc.key
-    return store, key + "/" if key and not key.endswith("/") else key
-
-
 def _report(report: BackupReport, as_json: bool) -> NoReturn:
     if as_json:
         click.echo(report.as_json())
@@ -657,8 +642,8 @@ def backup(
             src_loc.path if src_loc.kind == "local" else None, include_hidden=include_hidden, excludes=excludes
         )
         async with StoreHub(settings) as hub:
-            src_store, src_prefix = await _side(hub, src_loc, symlinks="follow" if follow_symlinks else "skip")
-            dst_store, dst_prefix = await _side(hub, dst_loc)
+            src_store, src_prefix = await hub.side(src_loc, symlinks="follow" if follow_symlinks else "skip")
+            dst_store, dst_prefix = await hub.side(dst_loc)
             if src_loc.kind == "local" and not (src_loc.path and src_loc.path.is_dir()):
                 raise NotFoundError(f"{display_text(str(src_loc))}: no such directory")
             journal = Journal()
@@ -718,8 +703,8 @@ def restore(
         assert dst_loc.path is not None
         dst_loc.path.mkdir(parents=True, exist_ok=True)
         async with StoreHub(settings) as hub:
-            src_store, src_prefix = await _side(hub, src_loc)
-            dst_store, dst_prefix = await _side(hub, dst_loc, symlinks="skip", restore=True)
+            src_store, src_prefix = await hub.side(src_loc)
+            dst_store, dst_prefix = await hub.side(dst_loc, symlinks="skip", restore=True)
             stream = versions_as_of(src_store, src_prefix, when, keep) if when is not None else None
             return await run_backup(
                 src_store,
@@ -755,8 +740,8 @@ def sync_cmd(excludes: tuple[str, ...], include_hidden: bool, dry_run: bool, as_
     async def run() -> BackupReport:
         keep = KeyFilter(include_hidden=include_hidden, excludes=excludes)
         async with StoreHub(settings) as hub:
-            a_store, a_prefix = await _side(hub, a_loc, symlinks="skip")
-            b_store, b_prefix = await _side(hub, b_loc, symlinks="skip")
+            a_store, a_prefix = await hub.side(a_loc, symlinks="skip")
+            b_store, b_prefix = await hub.side(b_loc, symlinks="skip")
             return await run_sync(
                 a_store,
                 a_prefix,

@@ -6,7 +6,7 @@ import asyncio
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from tui.config import RemoteConfig, Settings
 from tui.errors import UnsupportedError, UsageError
@@ -92,6 +92,20 @@ class StoreHub:
             raise UsageError(f"{display_text(str(location))} is a bucket list, not a bucket")
         remote = await self.remote(location)
         return remote.store(location.bucket)
+
+    async def side(
+        self, loc: Location, *, symlinks: Literal["files", "skip", "follow"] = "files", restore: bool = False
+    ) -> tuple[Store, str]:
+        """The store and key prefix of one side of a backup or sync: a local directory is its own root (so keys
+        cannot leave it), a bucket location gives its bucket and the key as a prefix ending in ``/``."""
+        if loc.kind == "local":
+            assert loc.path is not None
+            return LocalStore(loc.path, symlinks=symlinks, no_symlink_writes=restore), ""
+        if loc.kind != "s3" or loc.bucket is None:
+            raise UsageError(f"{display_text(str(loc))}: a directory or a bucket/prefix is needed here")
+        store = await self.store(loc)
+        key = loc.key
+        return store, key + "/" if key and not key.endswith("/") else key
 
     def same_remote(self, a: Location, b: Location) -> bool:
         """Both on one S3 remote (one endpoint, one credential set): server-side copies work between them."""

@@ -34,6 +34,7 @@ from tui.storage.base import Entry, ObjectInfo, Store
 from tui.storage.meta import MD5_KEY, md5_b64_to_hex
 from tui.sync.march import Pair, entries, march
 from tui.transfer.copy import CopyOptions, copy_object
+from tui.transfer.plan import Item, Tracker
 
 Op = Literal["+", "*", "-", "=", "!"]
 #: modification times closer than this are the same (float rounding of metadata)
@@ -214,6 +215,7 @@ async def backup(
     same_remote: bool = False,
     on_action: Callable[[Action], None] | None = None,
     src_entries: AsyncIterator[tuple[str, Entry]] | None = None,
+    tracker: Tracker | None = None,
 ) -> Report:
     """Make ``dst_prefix`` of ``dst`` match ``src_prefix`` of ``src`` (one way). ``src_entries`` replaces the
     source listing (``restore --as-of`` passes the versions that were latest then)."""
@@ -242,8 +244,37 @@ async def backup(
                 emit(Action(op, pair.rel, pair.src.size or 0, reason))
             else:
                 info = await src.stat(src_prefix + pair.rel, version_id=pair.src.version_id)
-                await copy_object(src, src_prefix + pair.rel, dst, dst_prefix + pair.rel, info=info,
-                                  options=copy_options, same_remote=same_remote)  # fmt: skip
+                item = Item(
+                    src,
+                    src_prefix + pair.rel,
+                    dst,
+                    dst_prefix + pair.rel,
+                    same_remote,
+                    f"{src.url}/{src_prefix}{pair.rel}",
+                    f"{dst.url}/{dst_prefix}{pair.rel}",
+                    info,
+                )
+                progress = None
+                if tracker is not None:
+                    tracker.queued(item)
+                    progress = tracker.started(item, info.size)
+                try:
+                    result = await copy_object(
+                        src,
+                        item.src_key,
+                        dst,
+                        item.dst_key,
+                        info=info,
+                        options=copy_options,
+                        same_remote=same_remote,
+                        progress=progress,
+                    )
+                except BaseException as exc:
+                    if tracker is not None:
+                        tracker.finished(item, None, exc)
+                    raise
+                if tracker is not None:
+                    tracker.finished(item, result, None)
                 report.bytes += info.size
                 emit(Action(op, pair.rel, info.size, reason))
             if op == "+":

@@ -57,7 +57,19 @@ CONFLICT_CHOICES: list[tuple[str, str]] = [
 
 #: actions of the main screen, off while a dialog is open
 PANE_ACTIONS = frozenset(
-    {"switch_pane", "inspect", "copy", "move", "new", "delete", "versions", "presign", "transfers", "clear_filter"}
+    {
+        "switch_pane",
+        "inspect",
+        "copy",
+        "move",
+        "new",
+        "delete",
+        "versions",
+        "presign",
+        "transfers",
+        "clear_filter",
+        "compare",
+    }
 )
 
 
@@ -77,6 +89,7 @@ class CloudpaneApp(App[int]):
         Binding("v", "versions", "Vers"),
         Binding("p", "presign", "Link", show=False),
         Binding("t", "transfers", "Xfer"),
+        Binding("equals_sign", "compare", "Compare", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("f10,q", "quit", "Quit", key_display="F10/q"),
     ]
@@ -438,6 +451,82 @@ class CloudpaneApp(App[int]):
             self.push_screen(PresignScreen(store, self.hub.key(loc), str(loc), expires))
 
         self.run_worker(open_screen(), name="presign", exit_on_error=False)
+
+    def action_compare(self) -> None:
+        src, dst = self.active.location, self.other.location
+        if src is None or dst is None or src.is_bucket_list or dst.is_bucket_list:
+            self.notify("Both panes must show a folder or a bucket to compare", markup=False)
+            return
+        self.compare(src, dst)
+
+    @work(exclusive=True, group="compare", name="compare panes", exit_on_error=False)
+    async def compare(self, src: Location, dst: Location) -> None:
+        from tui.sync.backup import Action, BackupOptions, backup
+        from tui.sync.filters import KeyFilter
+        from tui.ui.compare import MAX_LINES, CompareScreen
+
+        actions: list[Action] = []
+        truncated = False
+
+        def collect(action: Action) -> None:
+            nonlocal truncated
+            if action.op == "=":
+                return
+            if len(actions) < MAX_LINES:
+                actions.append(action)
+            else:
+                truncated = True
+
+        keep = KeyFilter(include_hidden=self.active.show_hidden)
+        self.notify("Comparing…", markup=False)
+        try:
+            src_store, src_prefix = await self.hub.side(src, symlinks="skip")
+            dst_store, dst_prefix = await self.hub.side(dst)
+            report = await backup(
+                src_store,
+                src_prefix,
+                dst_store,
+                dst_prefix,
+                keep=keep,
+                options=BackupOptions(dry_run=True, delete=True, force=True),
+                copy_options=self._copy_options(),
+                on_action=collect,
+            )
+        except CloudpaneError as exc:
+            self.push_screen(MessageDialog("Compare failed", plain(one_line(exc)), error=True))
+            return
+
+        def go(delete: bool | None) -> None:
+            if delete is not None:
+                self.run_backup(src, dst, delete=delete)
+
+        self.push_screen(CompareScreen(str(src), str(dst), actions, report, truncated), go)
+
+    @work(group="transfers", name="backup", exit_on_error=False)
+    async def run_backup(self, src: Location, dst: Location, *, delete: bool) -> None:
+        from tui.sync.backup import BackupOptions, backup
+        from tui.sync.filters import KeyFilter
+
+        try:
+            src_store, src_prefix = await self.hub.side(src, symlinks="skip")
+            dst_store, dst_prefix = await self.hub.side(dst)
+            report = await backup(
+                src_store,
+                src_prefix,
+                dst_store,
+                dst_prefix,
+                keep=KeyFilter(include_hidden=self.active.show_hidden),
+                options=BackupOptions(delete=delete, files_in_flight=self.settings.max_files_in_flight),
+                copy_options=self._copy_options(),
+                same_remote=self.hub.same_remote(src, dst),
+                tracker=self.queue,
+            )
+        except CloudpaneError as exc:
+            self.push_screen(MessageDialog("Backup stopped", plain(one_line(exc)), error=True))
+            return
+        self.notify(report.line(), severity="information" if report.ok else "error", markup=False)
+        for pane in (self.left, self.right):
+            pane.load()
 
     def action_transfers(self) -> None:
         self.push_screen(TransfersScreen(self.queue))

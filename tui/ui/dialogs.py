@@ -200,6 +200,7 @@ KEYS = [
     ("u", "", "show deleted objects of this prefix"),
     ("p", "", "presigned link"),
     ("t", "", "transfers panel"),
+    ("=", "", "compare panes: backup plan, then run it"),
     ("r", "", "refresh"),
     ("F1", "?", "this help"),
     ("F10", "q", "quit"),

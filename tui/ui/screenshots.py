@@ -102,6 +102,14 @@ async def new_bucket(pilot: Pilot[int]) -> None:
     await pilot.pause(0.2)
 
 
+async def compare(pilot: Pilot[int]) -> None:
+    await pilot.press("tab")
+    await _into(pilot, "demo-photos")
+    await pilot.press("tab")
+    await pilot.press("equals_sign")
+    await _settle(pilot)
+
+
 async def help_screen(pilot: Pilot[int]) -> None:
     await _settle(pilot)
     await pilot.press("f1")
@@ -116,6 +124,7 @@ SCENES: list[tuple[str, tuple[int, int], Scene]] = [
     ("versions", (100, 30), versions),
     ("inspector", (100, 30), inspector),
     ("new-bucket", (100, 30), new_bucket),
+    ("compare", (100, 30), compare),
     ("help", (80, 24), help_screen),
 ]
 
