@@ -86,7 +86,7 @@ class CloudpaneApp(App[int]):
         Binding("f6,m", "move", "Move", key_display="F6/m"),
         Binding("f7,n", "new", "New", key_display="F7/n"),
         Binding("f8,d", "delete", "Del", key_display="F8/d"),
-        Binding("v", "versions", "Vers"),
+        Binding("v", "versions", "Versions", show=False),
         Binding("p", "presign", "Link", show=False),
         Binding("t", "transfers", "Xfer"),
         Binding("equals_sign", "compare", "Compare", show=False),
@@ -94,10 +94,12 @@ class CloudpaneApp(App[int]):
         Binding("f10,q", "quit", "Quit", key_display="F10/q"),
     ]
 
-    def __init__(self, left: Location, right: Location, *, settings: Settings | None = None) -> None:
+    def __init__(
+        self, left: Location, right: Location, *, settings: Settings | None = None, hub: StoreHub | None = None
+    ) -> None:
         super().__init__()
-        self.settings = settings or load_settings()
-        self.hub = StoreHub(self.settings)
+        self.settings = settings or (hub.settings if hub is not None else load_settings())
+        self.hub = hub or StoreHub(self.settings)
         self.left_location, self.right_location = left, right
         self.queue = TransferQueue(self._copy_options)
         self._active_id = "left"
