@@ -229,9 +229,12 @@ async def _expand(
     same = hub.same_remote(src, dst)
     folder = src.is_prefix or src_key == ""
     if not folder and src.kind != "local" and recursive:
-        # `cp -r s3://b/dir s3://...`: a key without the slash names a folder when it has children
-        folder = True
-        src_key += "/"
+        # `cp -r s3://b/name ...`: an object called name is copied as a file; otherwise name/ is a folder
+        try:
+            await src_store.stat(src_key)
+        except NotFoundError:
+            folder = True
+            src_key += "/"
     if folder:
         if not recursive:
             raise UsageError(f"{display_text(str(src))} is a folder: use -r")

@@ -244,6 +244,12 @@ class CloudpaneApp(App[int]):
             await run_transfer(self.hub, sources, dst, recursive=True, move=move, conflict=conflict, outcome=outcome)
         except CloudpaneError as exc:
             self.notify(one_line(exc), title="Transfer failed", severity="error", markup=False)
+        queued = {t.item.src_label for t in self.queue.items}
+        for what, error in outcome.failures:
+            if what not in queued:  # failed before it became a queued item (a vanished folder, say)
+                self.notify(
+                    f"{display_text(what)}: {one_line(error)}", title="Copy failed", severity="error", markup=False
+                )
         verb = "moved" if move else "copied"
         message = f"{verb} {outcome.done} file(s), {humanize.naturalsize(outcome.bytes, binary=True)}"
         if outcome.skipped:
