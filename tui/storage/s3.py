@@ -262,7 +262,7 @@ class S3Remote:
             request_checksum_calculation=checksums,
             response_checksum_validation=checksums,
             # our own retry loop lives in the transfer engine; keep botocore's short
-            retries={"max_attempts": 3, "mode": "standard"},
+            retries={"total_max_attempts": 2, "mode": "standard"},
             connect_timeout=10,
             read_timeout=60,
         )

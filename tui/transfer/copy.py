@@ -206,6 +206,7 @@ async def copy_object(
         else:
             parts = await _upload_stream(src, src_key, writer, size, part_size, opts, progress)
         result = await retrying(lambda: writer.complete(parts), policy=policy)
+        _journal_forget(opts, writer)
     except BaseException as exc:
         keep = opts.journal is not None and writer.upload_id is not None and not isinstance(exc, IntegrityError)
         if not keep or (isinstance(exc, CloudpaneError) and not exc.retryable):
@@ -213,7 +214,8 @@ async def copy_object(
                 await asyncio.shield(writer.abort())
             _journal_forget(opts, writer)
         raise
-    _journal_forget(opts, writer)
+    finally:
+        _JOURNALED.pop(id(writer), None)  # a kept upload stays in the journal file, not in this process
     return result
 
 
