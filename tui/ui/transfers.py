@@ -26,6 +26,13 @@ from tui.storage.base import PutResult
 from tui.transfer.copy import CopyOptions, copy_object
 from tui.transfer.plan import Item
 
+
+def _tail(label: str, width: int = 52) -> str:
+    """Escaped, and shortened from the left so that the file name stays visible."""
+    text = display_text(label)
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
 State = Literal["queued", "running", "done", "failed", "cancelled", "skipped"]
 
 
@@ -44,7 +51,7 @@ class Transfer:
         text = Text()
         style = {"done": "green", "failed": "red", "cancelled": "yellow", "running": "cyan"}.get(self.state, "dim")
         text.append(f"{self.state:<9} ", style=style)
-        text.append(display_text(f"{self.item.src_label} → {self.item.dst_label}", max_len=110))
+        text.append(f"{_tail(self.item.src_label)} → {_tail(self.item.dst_label)}")
         if self.state == "running" and self.size:
             text.append(f"  {100 * self.done // self.size}%", style="cyan")
         if self.state == "done" and self.result and (self.result.etag or self.result.version_id):
