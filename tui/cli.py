@@ -584,6 +584,8 @@ def presign(expires: str, version_id: str | None, location: str) -> None:
 
 # -- backup / restore / sync --------------------------------------------------------------------------------
 def _report(report: BackupReport, as_json: bool) -> NoReturn:
+    for note in report.notes:
+        _err(note)
     if as_json:
         click.echo(report.as_json())
     else:
@@ -591,13 +593,14 @@ def _report(report: BackupReport, as_json: bool) -> NoReturn:
     raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.PARTIAL))
 
 
-def _print_action(action: BackupAction, *, verbose: bool) -> None:
+def _print_action(action: BackupAction, *, verbose: bool, as_json: bool = False) -> None:
+    """Plan lines go to stdout, or to stderr with --json so that stdout is one JSON document."""
     if action.op == "=" and not verbose:
         return
     if action.op == "!":
         _err(f"failed: {action.line()}")
         return
-    click.echo(action.line())
+    click.echo(action.line(), err=as_json)
 
 
 @main.command()
@@ -666,7 +669,7 @@ def backup(
                         part_size=settings.part_size, concurrency=settings.concurrency, journal=journal
                     ),
                     same_remote=hub.same_remote(src_loc, dst_loc),
-                    on_action=lambda a: _print_action(a, verbose=verbose or dry_run),
+                    on_action=lambda a: _print_action(a, verbose=verbose or dry_run, as_json=as_json),
                 )
             finally:
                 journal.close()
@@ -701,7 +704,8 @@ def restore(
         when = parse_time(as_of) if as_of else None
         keep = KeyFilter(include_hidden=True, excludes=excludes)
         assert dst_loc.path is not None
-        dst_loc.path.mkdir(parents=True, exist_ok=True)
+        if not dry_run:
+            dst_loc.path.mkdir(parents=True, exist_ok=True)
         async with StoreHub(settings) as hub:
             src_store, src_prefix = await hub.side(src_loc)
             dst_store, dst_prefix = await hub.side(dst_loc, symlinks="skip", restore=True)
@@ -714,7 +718,7 @@ def restore(
                 keep=keep,
                 options=BackupOptions(dry_run=dry_run, files_in_flight=settings.max_files_in_flight),
                 copy_options=CopyOptions(part_size=settings.part_size, concurrency=settings.concurrency),
-                on_action=lambda a: _print_action(a, verbose=verbose or dry_run),
+                on_action=lambda a: _print_action(a, verbose=verbose or dry_run, as_json=as_json),
                 src_entries=stream,
             )
 
@@ -751,7 +755,7 @@ def sync_cmd(excludes: tuple[str, ...], include_hidden: bool, dry_run: bool, as_
                 keep=keep,
                 copy_options=CopyOptions(part_size=settings.part_size, concurrency=settings.concurrency),
                 dry_run=dry_run,
-                on_action=lambda act: _print_action(act, verbose=False),
+                on_action=lambda act: _print_action(act, verbose=False, as_json=as_json),
                 files_in_flight=settings.max_files_in_flight,
             )
 

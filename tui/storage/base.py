@@ -84,6 +84,8 @@ class ObjectInfo:
     checksums: dict[str, str] = field(default_factory=dict)
     #: local files only
     mode: int | None = None
+    #: local files only: the exact modification time
+    mtime_ns: int | None = None
     is_delete_marker: bool = False
     #: SSE-KMS or SSE-C: the ETag is not the MD5 of the content
     encrypted_etag: bool = False

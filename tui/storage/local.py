@@ -29,7 +29,7 @@ from tui.errors import (
 )
 from tui.safety import display_text, safe_local_path
 from tui.storage.base import Entry, Features, ObjectInfo, Page, PartResult, PutResult, utf8_key
-from tui.storage.meta import MTIME_KEY, parse_mtime
+from tui.storage.meta import MTIME_KEY, parse_mtime, parse_mtime_ns
 
 LOCAL_FEATURES = Features(
     server_side_copy=True,
@@ -60,8 +60,11 @@ def _tmp_path(final: Path) -> Path:
 def _finish(tmp: Path, final: Path, metadata: dict[str, str] | None, *, exclusive: bool) -> None:
     """Set the mtime from metadata, then move the finished file into place (atomically)."""
     raw = (metadata or {}).get(MTIME_KEY)
-    when = parse_mtime(raw) if raw else None
-    if when is not None:
+    ns = parse_mtime_ns(raw) if raw else None
+    when = parse_mtime(raw) if raw and ns is None else None
+    if ns is not None:
+        os.utime(tmp, ns=(ns, ns))
+    elif when is not None:
         ts = when.timestamp()
         os.utime(tmp, (ts, ts))
     if exclusive:
@@ -150,10 +153,22 @@ class LocalStore:
         self.root = Path(root).expanduser().absolute()
         self.symlinks = symlinks
         self.no_symlink_writes = no_symlink_writes
+        #: folders a listing could not read (each one fails a backup's deletes and counts as failed)
+        self.listing_errors: list[str] = []
 
     @property
     def url(self) -> str:
         return str(self.root)
+
+    def read_path(self, key: str) -> Path:
+        """The path to read ``key`` from. Following symlinks (backups with --follow-symlinks) may lead outside the
+        root on purpose: then only the key's form is checked, not where it resolves."""
+        if self.symlinks != "follow" or key in ("", "/"):
+            return self.path(key)
+        parts = key.rstrip("/").split("/")
+        if key.startswith("/") or "\x00" in key or "\\" in key or any(p in ("", ".", "..") for p in parts):
+            return self.path(key)  # raises the usual one-line refusal
+        return self.root.joinpath(*parts)
 
     def path(self, key: str) -> Path:
         """The local path of a key; refuses keys that would leave the root (``..``, absolute, NUL, ...)."""
@@ -181,13 +196,15 @@ class LocalStore:
     # -- listing -------------------------------------------------------------------------------------------
     def _scan(self, dir_key: str) -> Page:
         """One directory's entries, sorted by key (directories sort as ``name/``, as S3 keys do)."""
-        directory = self.path(dir_key)
+        directory = self.read_path(dir_key)
         entries: Page = []
         try:
             it = os.scandir(directory)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        except NotADirectoryError:
+        except OSError as exc:
+            # an unreadable folder: its files fail, the rest of the listing goes on
+            self.listing_errors.append(f"{display_text(str(directory))}: {exc.strerror or exc}")
             return []
         with it:
             for de in it:
@@ -228,7 +245,7 @@ class LocalStore:
         stack: list[Iterator[Entry]] = [iter(await asyncio.to_thread(self._scan, dir_key))]
         seen: set[tuple[int, int]] = set()
         if self.symlinks == "follow":
-            st = os.stat(self.path(dir_key))
+            st = os.stat(self.read_path(dir_key))
             seen.add((st.st_dev, st.st_ino))
         while stack:
             entry = next(stack[-1], None)
@@ -240,7 +257,7 @@ class LocalStore:
             if entry.is_prefix:
                 if self.symlinks == "follow":
                     try:
-                        st = os.stat(self.path(entry.key))
+                        st = os.stat(self.read_path(entry.key))
                     except OSError:
                         continue
                     if (st.st_dev, st.st_ino) in seen:
@@ -259,7 +276,7 @@ class LocalStore:
     async def stat(self, key: str, *, version_id: str | None = None) -> ObjectInfo:
         if version_id:
             raise UnsupportedError(f"{self._what('stat', key)}: local files have no versions")
-        path = self.path(key)
+        path = self.read_path(key)
         try:
             st = await asyncio.to_thread(os.stat, path)
         except (FileNotFoundError, NotADirectoryError) as exc:
@@ -273,6 +290,7 @@ class LocalStore:
             size=0 if stat_mod.S_ISDIR(st.st_mode) else st.st_size,
             last_modified=_mtime(st),
             mode=st.st_mode,
+            mtime_ns=st.st_mtime_ns,
         )
 
     async def read(
@@ -287,7 +305,7 @@ class LocalStore:
     ) -> AsyncIterator[bytes]:
         if version_id:
             raise UnsupportedError(f"{self._what('read', key)}: local files have no versions")
-        path = self.path(key)
+        path = self.read_path(key)
         try:
             f = await asyncio.to_thread(open, path, "rb")
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:

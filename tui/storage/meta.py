@@ -14,6 +14,21 @@ def format_mtime(ts: float) -> str:
     return f"{ts:.9f}".rstrip("0").rstrip(".")
 
 
+def format_mtime_ns(ns: int) -> str:
+    """Exact to the nanosecond, as rclone writes and compares it: ``1700000000.123456789``."""
+    seconds, frac = divmod(ns, 1_000_000_000)
+    return f"{seconds}.{frac:09d}".rstrip("0").rstrip(".")
+
+
+def parse_mtime_ns(raw: str) -> int | None:
+    """Nanoseconds since the epoch from ``seconds[.fraction]`` without float rounding; None if not that form."""
+    text = raw.strip()
+    whole, _, frac = text.partition(".")
+    if not whole.lstrip("-").isdigit() or (frac and not frac.isdigit()):
+        return None
+    return int(whole) * 1_000_000_000 + int((frac + "000000000")[:9] or 0) * (1 if not whole.startswith("-") else -1)
+
+
 def parse_mtime(raw: str) -> datetime | None:
     try:
         return datetime.fromtimestamp(float(raw), tz=UTC)

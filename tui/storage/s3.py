@@ -15,7 +15,8 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
+from xml.etree import ElementTree
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
@@ -179,6 +180,26 @@ def _errors(what: str) -> Iterator[None]:
         raise translate_error(exc, what) from exc
 
 
+def _version_order(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
+    """Keep the server's order of versions and delete markers (newest first per key): botocore parses them into
+    two lists, and LastModified has only whole seconds, so the order cannot be rebuilt from timestamps."""
+    body = response_dict.get("body")
+    if not body or int(response_dict.get("status_code", 200)) >= 300:
+        return
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return
+    encoded = any(el.tag.rsplit("}", 1)[-1] == "EncodingType" and el.text == "url" for el in root)
+    order: list[tuple[str, str]] = []
+    for el in root:
+        if el.tag.rsplit("}", 1)[-1] not in ("Version", "DeleteMarker"):
+            continue
+        key = el.findtext("{*}Key") or ""
+        order.append((unquote_plus(key) if encoded else key, el.findtext("{*}VersionId") or ""))
+    customized_response_dict["CloudpaneOrder"] = order
+
+
 def _etag(raw: str | None) -> str | None:
     return raw.strip('"') if raw else None
 
@@ -275,6 +296,7 @@ class S3Remote:
             if options.session_token:
                 kwargs["aws_session_token"] = options.session_token
         client: S3Client = await stack.enter_async_context(session.create_client("s3", **kwargs))
+        client.meta.events.register("before-parse.s3.ListObjectVersions", _version_order)
         return client
 
     @staticmethod
@@ -681,12 +703,17 @@ class S3Store:
                 )
                 for m in resp.get("DeleteMarkers", [])
             )
-            # S3 sends versions and markers interleaved, newest first per key; botocore splits them: merge back
+            # S3 sends versions and markers interleaved, newest first per key; botocore splits them. Merge back by
+            # latest flag and time; LastModified has whole seconds, so ties keep the server's order (recorded by
+            # _version_order; AWS interleaves, moto lists versions before markers)
+            recorded: list[tuple[str, str]] = resp.get("CloudpaneOrder", [])  # type: ignore[assignment]
+            position = {pair: i for i, pair in enumerate(recorded)}
             page.sort(
                 key=lambda e: (
                     utf8_key(e.key),
                     not e.is_latest,
                     -(e.last_modified.timestamp() if e.last_modified else 0),
+                    position.get((e.key, e.version_id or ""), len(position)),
                 )
             )
             if exact:

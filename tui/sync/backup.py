@@ -69,6 +69,8 @@ class Report:
     seconds: float = 0.0
     dry_run: bool = False
     errors: list[str] = field(default_factory=list)
+    #: messages about the run as a whole (not one item): skipped deletes, unreadable folders
+    notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         mode = " (dry run: nothing changed)" if self.dry_run else ""
@@ -82,6 +84,7 @@ class Report:
     def as_json(self) -> str:
         data = asdict(self)
         data["errors"] = [display_text(e) for e in self.errors]
+        data["notes"] = [display_text(e) for e in self.notes]
         return json.dumps(data, ensure_ascii=True)
 
     @property
@@ -100,23 +103,26 @@ class BackupOptions:
 
 
 class HashCache:
-    """MD5 of local files, keyed by (path, size, mtime_ns, inode), so a rerun does not hash again."""
+    """MD5 of local files, keyed by (path, size, mtime_ns, inode, ctime_ns), so a rerun does not hash again."""
 
     def __init__(self, path: Path | None = None) -> None:
         path = path or cache_dir() / "hashes.sqlite3"
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, check_same_thread=False)
         self.db.execute(
-            "CREATE TABLE IF NOT EXISTS md5 (path TEXT, size INT, mtime_ns INT, inode INT, md5 TEXT, "
-            "PRIMARY KEY (path, size, mtime_ns, inode))"
+            "CREATE TABLE IF NOT EXISTS md5v2 (path TEXT, size INT, mtime_ns INT, inode INT, ctime_ns INT, "
+            "md5 TEXT, PRIMARY KEY (path, size, mtime_ns, inode, ctime_ns))"
         )
 
     def md5(self, path: Path) -> str:
         import hashlib
 
         st = path.stat()
-        key = (os.fsdecode(path), st.st_size, st.st_mtime_ns, st.st_ino)
-        row = self.db.execute("SELECT md5 FROM md5 WHERE path=? AND size=? AND mtime_ns=? AND inode=?", key).fetchone()
+        # ctime too: a rewrite in place with the mtime put back (utime) still moves the ctime
+        key = (os.fsdecode(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+        row = self.db.execute(
+            "SELECT md5 FROM md5v2 WHERE path=? AND size=? AND mtime_ns=? AND inode=? AND ctime_ns=?", key
+        ).fetchone()
         if row:
             return str(row[0])
         digest = hashlib.md5()
@@ -124,7 +130,8 @@ class HashCache:
             while chunk := f.read(4 * 1024 * 1024):
                 digest.update(chunk)
         value = digest.hexdigest()
-        self.db.execute("INSERT OR REPLACE INTO md5 VALUES (?, ?, ?, ?, ?)", (*key, value))
+        self.db.execute("DELETE FROM md5v2 WHERE path=?", (key[0],))
+        self.db.execute("INSERT INTO md5v2 VALUES (?, ?, ?, ?, ?, ?)", (*key, value))
         self.db.commit()
         return value
 
@@ -156,7 +163,7 @@ class Comparer:
     async def _md5(self, store: Store, key: str, e: Entry) -> str | None:
         if _is_local(store):
             assert self.hashes is not None
-            path = store.path(key)  # type: ignore[attr-defined]
+            path = store.read_path(key)  # type: ignore[attr-defined]
             return await asyncio.to_thread(self.hashes.md5, path)
         fast = _listing_md5(e)
         if fast:
@@ -285,7 +292,8 @@ async def backup(
             report.refused += 1
             report.errors.append(one_line(exc))
             emit(Action("!", pair.rel, 0, one_line(exc)))
-        except CloudpaneError as exc:
+        except (CloudpaneError, OSError, sqlite3.Error) as exc:
+            # OSError: a file that vanished or cannot be read while hashing; never a silent loss of the item
             report.failed += 1
             report.errors.append(one_line(exc))
             emit(Action("!", pair.rel, 0, one_line(exc)))
@@ -309,6 +317,9 @@ async def backup(
             task.add_done_callback(tasks.discard)
         while tasks:
             await asyncio.gather(*list(tasks), return_exceptions=True)
+        for problem in getattr(src, "listing_errors", []):
+            report.failed += 1
+            report.notes.append(f"cannot read folder {problem}")
         if options.delete:
             await _deletes(spill, dst, dst_prefix, src_count, dst_count, options, report, emit)
     finally:
@@ -336,7 +347,7 @@ async def _deletes(
         return
     if report.failed or report.refused:
         report.skipped += pending
-        report.errors.append(f"{pending} deletion(s) not done: some transfers failed")
+        report.notes.append(f"{pending} deletion(s) not done: some transfers failed")
         return
     if src_count == 0:
         raise ConflictError(

@@ -29,8 +29,8 @@ from pathlib import Path
 from tui.config import state_dir
 from tui.errors import CloudpaneError, one_line
 from tui.storage.base import Entry, Store, utf8_key
-from tui.sync.backup import Action, Report
-from tui.sync.march import entries
+from tui.sync.backup import Action, Comparer, Report
+from tui.sync.march import Pair, entries
 from tui.transfer.copy import CopyOptions, copy_object
 
 Sig = tuple[int, float, str]
@@ -113,6 +113,16 @@ async def march3(
             cs = await anext(s, None)
 
 
+async def _newer(comparer: Comparer, row: Row) -> bool:
+    """Whether A's copy is the newer one (modification times, rclone's metadata first)."""
+    assert row.a is not None and row.b is not None
+    ta = await comparer._mtime(comparer.src, comparer.src_prefix + row.rel, row.a)
+    tb = await comparer._mtime(comparer.dst, comparer.dst_prefix + row.rel, row.b)
+    if ta is None or tb is None:
+        return ta is not None
+    return ta >= tb
+
+
 async def sync(
     a: Store,
     a_prefix: str,
@@ -130,6 +140,7 @@ async def sync(
     started = time.monotonic()
     report = Report(dry_run=dry_run)
     state = SyncState(name, state_path)
+    comparer = Comparer(a, a_prefix, b, b_prefix, checksum=False)
     slots = asyncio.Semaphore(files_in_flight)
     tasks: set[asyncio.Task[None]] = set()
     #: (side, rel, last state): what was deleted on the other side since the last sync
@@ -182,10 +193,20 @@ async def sync(
             if row.a and row.b:
                 assert sa is not None and sb is not None
                 if last is None:
-                    if sa[0] == sb[0] and ((sa[2] == sb[2] and sa[2]) or abs(sa[1] - sb[1]) < 0.001):
+                    # first meeting: equal by size and modification time (rclone's mtime metadata where the
+                    # listing cannot tell), as a backup decides; otherwise the newer side wins
+                    try:
+                        reason = await comparer.differs(Pair(row.rel, row.a, row.b))
+                        newer_a = reason is not None and await _newer(comparer, row)
+                    except CloudpaneError as exc:
+                        report.failed += 1
+                        report.errors.append(one_line(exc))
+                        emit(Action("!", row.rel, 0, one_line(exc)))
+                        continue
+                    if reason is None:
                         state.remember(row.rel, sa, sb)
                         report.same += 1
-                    elif sa[1] >= sb[1]:
+                    elif newer_a:
                         await start(row, "a->b", "*", "newer")
                     else:
                         await start(row, "b->a", "*", "newer")
@@ -236,5 +257,6 @@ async def sync(
         for task in tasks:
             task.cancel()
         state.close()
+        comparer.close()
         report.seconds = time.monotonic() - started
     return report

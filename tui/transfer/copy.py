@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from tui.errors import CloudpaneError, StoreError, TransientError
 from tui.safety import display_text
 from tui.storage.base import ObjectInfo, PartResult, PutResult, Store, Writer
-from tui.storage.meta import MD5_KEY, MTIME_KEY, format_mtime, md5_b64_to_hex, md5_hex_to_b64
+from tui.storage.meta import MD5_KEY, MTIME_KEY, format_mtime, format_mtime_ns, md5_b64_to_hex, md5_hex_to_b64
 from tui.transfer.retry import RetryPolicy, retrying
 
 if TYPE_CHECKING:
@@ -98,7 +98,9 @@ def source_md5(info: ObjectInfo) -> str | None:
 
 def _metadata(info: ObjectInfo) -> dict[str, str]:
     meta = dict(info.metadata)
-    if MTIME_KEY not in meta and info.last_modified is not None:
+    if MTIME_KEY not in meta and info.mtime_ns is not None:
+        meta[MTIME_KEY] = format_mtime_ns(info.mtime_ns)
+    elif MTIME_KEY not in meta and info.last_modified is not None:
         meta[MTIME_KEY] = format_mtime(info.last_modified.timestamp())
     return meta
 
@@ -183,7 +185,7 @@ async def copy_object(
     if size <= part_size:
         return await _single(src, src_key, dst, dst_key, info, metadata, expected_md5, opts, progress)
 
-    local_path = getattr(src, "path", None)
+    local_path = getattr(src, "read_path", None)
     if (
         opts.md5_metadata
         and callable(local_path)
@@ -383,7 +385,7 @@ def _journal_part(writer: Writer, part: PartResult) -> None:
 
 
 def _local_source(src: Store, key: str, info: ObjectInfo) -> str | None:
-    path = getattr(src, "path", None)
+    path = getattr(src, "read_path", None)
     if info.mode is None or not callable(path):
         return None
     found: str = os.fspath(path(key))
