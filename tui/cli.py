@@ -506,7 +506,8 @@ def rm(recursive: bool, version_id: str | None, location: str) -> None:
                             outcome.fail(e.key, exc)
                         else:
                             outcome.done += 1
-                            click.echo(f"delete: {display_text(e.key)}")
+                            shown = "/" + e.key if loc.kind == "local" else e.key
+                            click.echo(f"delete: {display_text(shown)}")
                 if loc.kind == "local" and outcome.done and not outcome.failures:
                     _remove_empty_dirs(loc)
                 if outcome.done == 0 and not outcome.failures:
@@ -769,4 +770,8 @@ def demo_server(port: int) -> None:
     """Run the embedded demo S3 server with sample data until Ctrl-C."""
     from tui.demo import run_demo_server
 
-    raise SystemExit(run_demo_server(port))
+    try:
+        code = run_demo_server(port)
+    except CloudpaneError as exc:
+        _fail(exc)
+    raise SystemExit(code)

@@ -13,12 +13,15 @@ from tui.errors import UnsupportedError, UsageError
 from tui.locations import Location
 from tui.safety import display_text
 from tui.storage.base import Store
-from tui.storage.http import HttpSource
 from tui.storage.local import LocalStore
-from tui.storage.s3 import S3Options, S3Remote
+from tui.storage.options import S3Options
 
 if TYPE_CHECKING:
+    # loaded on first use: `cloudpane --help` and local-only commands never import aiobotocore or aiohttp
     import aiohttp
+
+    from tui.storage.http import HttpSource
+    from tui.storage.s3 import S3Remote
 
 ROOT = Path("/")
 
@@ -78,6 +81,8 @@ class StoreHub:
         async with self._lock:
             remote = self._remotes.get(options.name)
             if remote is None:
+                from tui.storage.s3 import S3Remote
+
                 remote = await S3Remote.connect(options)
                 self._remotes[options.name] = remote
         return remote
@@ -128,6 +133,8 @@ class StoreHub:
     def http_source(self, location: Location) -> HttpSource:
         """A read-only source for an https:// location (one shared HTTP session)."""
         import aiohttp
+
+        from tui.storage.http import HttpSource
 
         if location.kind != "https" or location.url is None:
             raise UsageError(f"{display_text(str(location))} is not an https:// URL")

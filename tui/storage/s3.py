@@ -12,7 +12,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlsplit
@@ -46,6 +46,7 @@ from tui.storage.base import (
     PutResult,
     utf8_key,
 )
+from tui.storage.options import S3Options
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3.client import S3Client
@@ -206,27 +207,6 @@ def _etag(raw: str | None) -> str | None:
 
 def _sort_page(entries: Page) -> Page:
     return sorted(entries, key=lambda e: utf8_key(e.key))
-
-
-@dataclass(frozen=True, slots=True)
-class S3Options:
-    """How to reach one S3 endpoint. Secrets live only here and in botocore; never logged or shown."""
-
-    name: str = "s3"
-    profile: str | None = None
-    endpoint_url: str | None = None
-    region: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-    session_token: str | None = None
-    addressing_style: str | None = None
-    #: connection pool size: parts in flight x files in flight, plus headroom for listings
-    max_pool_connections: int = 64
-    #: None = probe the server once; True/False = trust the config
-    full_s3: bool | None = None
-
-    def __repr__(self) -> str:
-        return f"S3Options(name={self.name!r}, profile={self.profile!r}, endpoint_url={self.endpoint_url!r})"
 
 
 class S3Remote:

@@ -8,6 +8,7 @@ newer than its source is not overwritten without ``force`` (exit 5), so nothing 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
@@ -88,6 +89,19 @@ class Item:
     info: ObjectInfo | None = None
 
 
+def _same_place(item: Item) -> bool:
+    """Whether a copy would write onto its own source (``mv f ./f`` must never delete the data)."""
+    src_path, dst_path = getattr(item.src, "read_path", None), getattr(item.dst, "path", None)
+    if callable(src_path) and callable(dst_path) and not item.src.features.buckets:
+        try:
+            same: bool = os.path.realpath(src_path(item.src_key)) == os.path.realpath(dst_path(item.dst_key))
+        except CloudpaneError:
+            return False
+        return same
+    same_bucket = getattr(item.src, "bucket", None) == getattr(item.dst, "bucket", None)
+    return item.same_remote and same_bucket and item.src_key == item.dst_key
+
+
 def _join(prefix: str, rel: str) -> str:
     if not prefix or prefix.endswith("/"):
         return prefix + rel
@@ -150,6 +164,8 @@ async def run_transfer(
         tracker = outcome.tracker
         result: PutResult | None = None
         try:
+            if _same_place(item):
+                raise UsageError(f"{display_text(item.src_label)}: source and destination are the same")
             info = item.info if item.info is not None else await item.src.stat(item.src_key)
             if not await _should_copy(item, info, conflict):
                 outcome.skipped += 1
