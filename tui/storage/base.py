@@ -36,6 +36,12 @@ class Features:
     min_part_size: int = 5 * 1024 * 1024
     #: an object named ``dir/`` can exist beside ``dir/x`` (not on file-backed servers)
     folder_markers: bool = False
+    #: user metadata is kept (a local file keeps none)
+    user_metadata: bool = True
+    #: keys are file paths: ``f`` and ``f/x`` cannot both exist, and a path component has at most 255 bytes
+    key_is_path: bool = False
+    #: CopyObject with new metadata replaces it (rclone's server merges the old and the new)
+    copy_replaces_metadata: bool = True
 
 
 def utf8_key(key: str) -> bytes:

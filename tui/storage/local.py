@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import hashlib
 import os
 import shutil
@@ -32,6 +33,8 @@ from tui.storage.base import Entry, Features, ObjectInfo, Page, PartResult, PutR
 from tui.storage.meta import MTIME_KEY, parse_mtime, parse_mtime_ns
 
 LOCAL_FEATURES = Features(
+    user_metadata=False,
+    key_is_path=True,
     server_side_copy=True,
     conditional_writes=True,
     checks_md5=True,
@@ -54,7 +57,10 @@ def _check_md5(data: bytes, content_md5: str | None, what: str) -> None:
 
 
 def _tmp_path(final: Path) -> Path:
-    return final.with_name(f"{final.name}{TMP_MARK}{uuid.uuid4().hex[:8]}")
+    """A temporary name beside ``final``, within the 255-byte limit of a file name."""
+    tail = f"{TMP_MARK}{uuid.uuid4().hex[:8]}"
+    name = os.fsencode(final.name)[: 255 - len(tail)]
+    return final.with_name(os.fsdecode(name.decode("utf-8", "ignore").encode()) + tail)
 
 
 def _finish(tmp: Path, final: Path, metadata: dict[str, str] | None, *, exclusive: bool) -> None:
@@ -89,6 +95,7 @@ class LocalWriter:
         self._part_size = part_size
         self._metadata = metadata
         self._fd: int | None = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self.created_dirs: list[Path] = []
 
     @property
     def upload_id(self) -> str | None:
@@ -133,6 +140,12 @@ class LocalWriter:
             os.close(self._fd)
             self._fd = None
         self._tmp.unlink(missing_ok=True)
+        for folder in self.created_dirs:  # deepest first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        self.created_dirs = []
 
 
 class LocalStore:
@@ -252,7 +265,7 @@ class LocalStore:
             if entry is None:
                 stack.pop()
                 continue
-            if not entry.key.startswith(prefix) and not prefix.startswith(entry.key):
+            if not entry.key.startswith(prefix):
                 continue
             if entry.is_prefix:
                 if self.symlinks == "follow":
@@ -306,6 +319,8 @@ class LocalStore:
         if version_id:
             raise UnsupportedError(f"{self._what('read', key)}: local files have no versions")
         path = self.read_path(key)
+        if key.endswith("/") and path.is_dir():
+            return  # a folder marker holds no bytes
         try:
             f = await asyncio.to_thread(open, path, "rb")
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
@@ -376,8 +391,15 @@ class LocalStore:
             raise UsageError(f"{self._what('write', key)}: a file name is needed")
 
         def make() -> LocalWriter:
+            created: list[Path] = []
+            parent = path.parent
+            while not parent.exists() and parent != self.root:
+                created.append(parent)
+                parent = parent.parent
             path.parent.mkdir(parents=True, exist_ok=True)
-            return LocalWriter(path, part_size, metadata)
+            writer = LocalWriter(path, part_size, metadata)
+            writer.created_dirs = created  # removed again (when still empty) if the upload is aborted
+            return writer
 
         try:
             return await asyncio.to_thread(make)
@@ -400,6 +422,8 @@ class LocalStore:
         except FileNotFoundError:
             return  # S3 semantics: deleting what is not there succeeds
         except OSError as exc:
+            if key.endswith("/") and exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                return  # the marker of a folder that still has files: S3 would delete just the marker
             raise StoreError(f"{self._what('delete', key)}: {exc.strerror or exc}") from exc
 
     async def copy(
