@@ -285,7 +285,13 @@ async def test_object_and_prefix_of_the_same_name(store: Store) -> None:
         await asyncio.wait_for(store.put("f/x", b"below"), timeout=HANG)
     with pytest.raises(CloudpaneError):
         await asyncio.wait_for(store.put("g", b"file"), timeout=HANG)
-    assert await keys_of(store, recursive=True) == ["f", "g/x"]
+    if isinstance(store, LocalStore):
+        assert await keys_of(store, recursive=True) == ["f", "g/x"]
+    else:
+        # rclone's server (measured 2026-11-22): the PUT of `g` over the folder `g/` answers InternalError, yet the
+        # folder is replaced by the new file. Features.key_is_path warns of this; nothing the client can undo.
+        assert store.features.key_is_path
+        assert await keys_of(store, recursive=True) == ["f", "g"]
 
 
 async def test_delete_folder_marker_keeps_contents(store: Store) -> None:
