@@ -290,23 +290,30 @@ def _echo_fail(what: str, exc: BaseException) -> None:
 
 
 # -- cp / mv / rm --------------------------------------------------------------------------------------------
+def _transfer_options(f: Callable[..., None]) -> Callable[..., None]:
+    """The options cp and mv share."""
+    for decorator in reversed(
+        [
+            click.option("-r", "--recursive", is_flag=True, help="Include folders with everything below them."),
+            click.option("-f", "--force", is_flag=True, help="Overwrite destinations that are newer than the source."),
+            click.option("--bwlimit", metavar="RATE", help="Bandwidth limit in bytes per second (e.g. 10M, 512K)."),
+            click.argument("sources", nargs=-1, required=True),
+            click.argument("destination"),
+        ]
+    ):
+        f = decorator(f)
+    return f
+
+
 @main.command()
-@click.option("-r", "--recursive", is_flag=True, help="Copy prefixes and directories with everything below.")
-@click.option("-f", "--force", is_flag=True, help="Overwrite destinations that are newer than the source.")
-@click.option("--bwlimit", metavar="RATE", help="Bandwidth limit in bytes per second (e.g. 10M, 512K).")
-@click.argument("sources", nargs=-1, required=True)
-@click.argument("destination")
+@_transfer_options
 def cp(recursive: bool, force: bool, bwlimit: str | None, sources: tuple[str, ...], destination: str) -> None:
     """Copy objects and files between any two stores (https:// URLs as sources too)."""
     _transfer(sources, destination, recursive=recursive, move=False, force=force, bwlimit=bwlimit)
 
 
 @main.command()
-@click.option("-r", "--recursive", is_flag=True, help="Move prefixes and directories with everything below.")
-@click.option("-f", "--force", is_flag=True, help="Overwrite destinations that are newer than the source.")
-@click.option("--bwlimit", metavar="RATE", help="Bandwidth limit in bytes per second (e.g. 10M, 512K).")
-@click.argument("sources", nargs=-1, required=True)
-@click.argument("destination")
+@_transfer_options
 def mv(recursive: bool, force: bool, bwlimit: str | None, sources: tuple[str, ...], destination: str) -> None:
     """Move: copy, then delete each source once its copy is complete."""
     _transfer(sources, destination, recursive=recursive, move=True, force=force, bwlimit=bwlimit)

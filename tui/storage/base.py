@@ -132,7 +132,7 @@ class Writer(Protocol):
     @property
     def upload_id(self) -> str | None: ...
 
-    async def write_part(self, number: int, data: bytes, *, content_md5: str | None = None) -> PartResult:
+    async def write_part(self, number: int, data: bytes | bytearray, *, content_md5: str | None = None) -> PartResult:
         """Upload part ``number`` (1-based). Parts may be written concurrently and in any order."""
         ...
 

@@ -193,11 +193,12 @@ async def copy_object(
         and MD5_KEY not in metadata
         and dst.features.buckets
     ):
-        # rclone's md5chksum must be known when the upload starts (S3 sets metadata at CreateMultipartUpload)
+        # rclone's md5chksum must be known when the upload starts (S3 sets metadata at CreateMultipartUpload).
+        # The parts are not hashed again against it: each carries its own Content-MD5.
         path = str(local_path(src_key))
         whole = await asyncio.to_thread(_hash_file, path)
         metadata[MD5_KEY] = md5_hex_to_b64(whole)
-        expected_md5 = whole if opts.verify else None
+        expected_md5 = None
 
     writer, done_parts = await _open_or_resume(src, src_key, dst, dst_key, info, metadata, part_size, opts)
     try:
@@ -294,7 +295,12 @@ async def _single(
             )
         md5_b64 = base64.b64encode(digest.digest()).decode()
         return await dst.put(
-            dst_key, bytes(data), metadata=metadata, content_type=info.content_type, content_md5=md5_b64
+            dst_key,
+            bytes(data),
+            metadata=metadata,
+            content_type=info.content_type,
+            # Content-MD5 is for the wire; a local destination was just checked against the source's MD5 above
+            content_md5=md5_b64 if dst.features.buckets else None,
         )
 
     return await retrying(attempt, policy=opts.retry)
@@ -311,58 +317,47 @@ async def _open_or_resume(
     opts: CopyOptions,
 ) -> tuple[Writer, dict[int, PartResult]]:
     """A new multipart upload, or the journaled one for the same source (same path, size, mtime)."""
+
+    async def new_writer() -> Writer:
+        return await retrying(
+            lambda: dst.open_writer(dst_key, metadata=metadata, content_type=info.content_type, part_size=part_size),
+            policy=opts.retry,
+        )
+
     journal = opts.journal
     source = _local_source(src, src_key, info)
     remote_name, bucket = _s3_target(dst)
-    if journal is not None and source is not None and bucket is not None:
-        mtime_ns = int(info.last_modified.timestamp() * 1e9) if info.last_modified else 0
-        found = journal.find(
-            remote=remote_name,
-            bucket=bucket,
-            key=dst_key,
-            source=source,
+    if journal is None or source is None or bucket is None:
+        return await new_writer(), {}
+    mtime_ns = info.mtime_ns if info.mtime_ns is not None else 0
+    where = {"remote": remote_name, "bucket": bucket, "key": dst_key, "source": source}
+    found = journal.find(**where, size=info.size, mtime_ns=mtime_ns, part_size=part_size)
+    resume = getattr(dst, "resume_writer", None)
+    list_parts = getattr(dst, "list_parts", None)
+    if found is not None and callable(resume) and callable(list_parts):
+        try:
+            on_server = await list_parts(dst_key, found.upload_id)
+        except CloudpaneError:
+            on_server = None  # gone (aborted or completed): start again
+        if on_server is not None:
+            # a part counts only when the server holds exactly what the journal says
+            journaled = journal.parts(found)
+            done = {n: PartResult(n, etag, sz) for n, (etag, sz) in journaled.items() if on_server.get(n) == (etag, sz)}
+            writer: Writer = resume(dst_key, found.upload_id)
+            _JOURNALED[id(writer)] = (journal, found)
+            return writer, done
+    writer = await new_writer()
+    if writer.upload_id is not None:
+        endpoint = str(getattr(getattr(dst, "remote", None), "endpoint_url", ""))
+        entry = journal.start(
+            **where,
+            endpoint=endpoint,
+            upload_id=writer.upload_id,
             size=info.size,
             mtime_ns=mtime_ns,
             part_size=part_size,
         )
-        resume = getattr(dst, "resume_writer", None)
-        list_parts = getattr(dst, "list_parts", None)
-        if found is not None and callable(resume) and callable(list_parts):
-            try:
-                on_server = await list_parts(dst_key, found.upload_id)
-            except CloudpaneError:
-                on_server = None  # gone (aborted or completed): start again
-            if on_server is not None:
-                journaled = journal.parts(found)
-                done = {
-                    n: PartResult(n, etag, sz) for n, (etag, sz) in journaled.items() if on_server.get(n) == (etag, sz)
-                }
-                writer: Writer = resume(dst_key, found.upload_id)
-                _JOURNALED[id(writer)] = (journal, found)
-                return writer, done
-        writer = await retrying(
-            lambda: dst.open_writer(dst_key, metadata=metadata, content_type=info.content_type, part_size=part_size),
-            policy=opts.retry,
-        )
-        if writer.upload_id is not None:
-            endpoint = str(getattr(getattr(dst, "remote", None), "endpoint_url", ""))
-            entry = journal.start(
-                remote=remote_name,
-                endpoint=endpoint,
-                bucket=bucket,
-                key=dst_key,
-                upload_id=writer.upload_id,
-                source=source,
-                size=info.size,
-                mtime_ns=mtime_ns,
-                part_size=part_size,
-            )
-            _JOURNALED[id(writer)] = (journal, entry)
-        return writer, {}
-    writer = await retrying(
-        lambda: dst.open_writer(dst_key, metadata=metadata, content_type=info.content_type, part_size=part_size),
-        policy=opts.retry,
-    )
+        _JOURNALED[id(writer)] = (journal, entry)
     return writer, {}
 
 
@@ -413,6 +408,8 @@ async def _upload_parts(
     count = -(-size // part_size)
     slots = asyncio.Semaphore(opts.concurrency)
     hasher = _InOrderHasher(expected_md5, slots) if expected_md5 else None
+    # Content-MD5 protects bytes on the wire; a local destination checks the whole file instead
+    wire_md5 = writer.upload_id is not None
     if done_parts and hasher is not None:
         hasher = None  # resumed: the parts already on the server are not read again, so they cannot be hashed
     for part in done_parts.values():
@@ -435,8 +432,8 @@ async def _upload_parts(
                     counter,
                     opts.bandwidth,
                 )
-                digest = await asyncio.to_thread(content_md5, data)
-                part = await writer.write_part(number, bytes(data), content_md5=digest)
+                digest = await asyncio.to_thread(content_md5, data) if wire_md5 else None
+                part = await writer.write_part(number, data, content_md5=digest)
                 return part, data
 
             part, data = await retrying(attempt, policy=opts.retry)

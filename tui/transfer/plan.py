@@ -87,6 +87,12 @@ class Item:
     src_label: str
     dst_label: str
     info: ObjectInfo | None = None
+    #: the destination is known to be absent (from a listing): no HEAD is needed to check for a conflict
+    dst_absent: bool = False
+
+
+#: a folder copy lists the destination first (instead of a HEAD per file) when it has at most this many keys
+DST_LISTING_CAP = 200_000
 
 
 def _same_place(item: Item) -> bool:
@@ -115,7 +121,7 @@ def _label(loc: Location, key: str, hub: StoreHub) -> str:
 
 async def _should_copy(item: Item, info: ObjectInfo, conflict: Conflict) -> bool:
     """Decide by the conflict policy whether to copy over what is at the destination."""
-    if conflict == "overwrite":
+    if conflict == "overwrite" or item.dst_absent:
         return True
     try:
         existing = await item.dst.stat(item.dst_key)
@@ -211,7 +217,9 @@ async def run_transfer(
     try:
         for src in sources:
             try:
-                await _expand(hub, src, dst, dst_store, dst_key, recursive=recursive, submit=submit)
+                await _expand(
+                    hub, src, dst, dst_store, dst_key, recursive=recursive, submit=submit, check=conflict != "overwrite"
+                )
             except CloudpaneError as exc:
                 outcome.fail(src.raw or str(src), exc)
         while tasks:
@@ -224,6 +232,22 @@ async def run_transfer(
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def _existing(store: Store, prefix: str) -> set[str] | None:
+    """The keys already under the destination prefix (one LIST per 1,000 keys instead of a HEAD per file), or
+    None when there are more than DST_LISTING_CAP of them (then each file is checked on its own)."""
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    keys: set[str] = set()
+    try:
+        async for page in store.list(prefix, recursive=True):
+            keys.update(e.key for e in page)
+            if len(keys) > DST_LISTING_CAP:
+                return None
+    except NotFoundError:
+        return keys
+    return keys
+
+
 async def _expand(
     hub: StoreHub,
     src: Location,
@@ -233,6 +257,7 @@ async def _expand(
     *,
     recursive: bool,
     submit: Callable[[Item], object],
+    check: bool = False,
 ) -> None:
     if src.kind == "https":
         http = hub.http_source(src)
@@ -257,11 +282,13 @@ async def _expand(
         if not src_key.endswith("/") and src_key:
             src_key += "/"
         found = 0
+        present = await _existing(dst_store, dst_key) if check else None
         async for page in src_store.list(src_key, recursive=True):
             for e in page:
                 rel = e.key[len(src_key) :]
                 target = _join(dst_key, rel)
                 found += 1
+                absent = present is not None and target not in present
                 await _await(
                     submit(
                         Item(
@@ -272,6 +299,7 @@ async def _expand(
                             same,
                             _label(src, e.key, hub),
                             _label(dst, target, hub),
+                            dst_absent=absent,
                         )
                     )
                 )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
@@ -39,6 +40,7 @@ from tui.config import Settings, load_settings
 from tui.errors import CloudpaneError, one_line
 from tui.locations import Location, parse_location
 from tui.safety import display_text
+from tui.storage.base import Store
 from tui.storage.hub import StoreHub
 from tui.storage.s3 import S3Store
 from tui.transfer.copy import CopyOptions
@@ -412,53 +414,46 @@ class CloudpaneApp(App[int]):
         pane.load()
 
     # -- object screens ------------------------------------------------------------------------------------
-    def action_inspect(self) -> None:
-        found = self._current_file()
+    def _object_screen(self, name: str, make: Callable[[Store, Location], Awaitable[Screen[None] | None]], *,
+                       deleted_ok: bool = False) -> None:  # fmt: skip
+        """Open a screen about the file under the cursor; ``make`` returns None when it does not apply."""
+        found = self._current_file(deleted_ok=deleted_ok)
         if found is None:
             return
-        pane, row = found
-        loc = self._row_location(pane, row)
+        loc = self._row_location(*found)
 
         async def open_screen() -> None:
-            store = await self.hub.store(loc)
-            self.push_screen(InspectorScreen(store, self.hub.key(loc), str(loc)))
+            screen = await make(await self.hub.store(loc), loc)
+            if screen is not None:
+                self.push_screen(screen)
 
-        self.run_worker(open_screen(), name="inspect", exit_on_error=False)
+        self.run_worker(open_screen(), name=name, exit_on_error=False)
+
+    def action_inspect(self) -> None:
+        async def make(store: Store, loc: Location) -> Screen[None] | None:
+            return InspectorScreen(store, self.hub.key(loc), str(loc))
+
+        self._object_screen("inspect", make)
 
     def action_versions(self) -> None:
-        found = self._current_file(deleted_ok=True)
-        if found is None:
-            return
-        pane, row = found
-        loc = self._row_location(pane, row)
-
-        async def open_screen() -> None:
-            store = await self.hub.store(loc)
+        async def make(store: Store, loc: Location) -> Screen[None] | None:
             if not store.features.versions:
                 self.notify("This location keeps no versions", markup=False)
-                return
+                return None
             other = self.other.location
             can_download = other is not None and not other.is_bucket_list
-            self.push_screen(VersionsScreen(store, self.hub.key(loc), str(loc), can_download=can_download))
+            return VersionsScreen(store, self.hub.key(loc), str(loc), can_download=can_download)
 
-        self.run_worker(open_screen(), name="versions", exit_on_error=False)
+        self._object_screen("versions", make, deleted_ok=True)
 
     def action_presign(self) -> None:
-        found = self._current_file()
-        if found is None:
-            return
-        pane, row = found
-        loc = self._row_location(pane, row)
-
-        async def open_screen() -> None:
-            store = await self.hub.store(loc)
+        async def make(store: Store, loc: Location) -> Screen[None] | None:
             if not isinstance(store, S3Store):
                 self.notify("Only objects in a bucket can have presigned links", markup=False)
-                return
-            expires = await _credentials_expiry(store)
-            self.push_screen(PresignScreen(store, self.hub.key(loc), str(loc), expires))
+                return None
+            return PresignScreen(store, self.hub.key(loc), str(loc), await _credentials_expiry(store))
 
-        self.run_worker(open_screen(), name="presign", exit_on_error=False)
+        self._object_screen("presign", make)
 
     def action_compare(self) -> None:
         src, dst = self.active.location, self.other.location
