@@ -20,6 +20,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
@@ -109,20 +110,23 @@ class HashCache:
         path = path or cache_dir() / "hashes.sqlite3"
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, check_same_thread=False)
+        self.lock = threading.Lock()
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS md5v2 (path TEXT, size INT, mtime_ns INT, inode INT, ctime_ns INT, "
             "md5 TEXT, PRIMARY KEY (path, size, mtime_ns, inode, ctime_ns))"
         )
 
     def md5(self, path: Path) -> str:
+        """Runs in worker threads, several at once: the connection is shared under a lock; hashing is not."""
         import hashlib
 
         st = path.stat()
         # ctime too: a rewrite in place with the mtime put back (utime) still moves the ctime
         key = (os.fsdecode(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-        row = self.db.execute(
-            "SELECT md5 FROM md5v2 WHERE path=? AND size=? AND mtime_ns=? AND inode=? AND ctime_ns=?", key
-        ).fetchone()
+        with self.lock:
+            row = self.db.execute(
+                "SELECT md5 FROM md5v2 WHERE path=? AND size=? AND mtime_ns=? AND inode=? AND ctime_ns=?", key
+            ).fetchone()
         if row:
             return str(row[0])
         digest = hashlib.md5()
@@ -130,9 +134,9 @@ class HashCache:
             while chunk := f.read(4 * 1024 * 1024):
                 digest.update(chunk)
         value = digest.hexdigest()
-        self.db.execute("DELETE FROM md5v2 WHERE path=?", (key[0],))
-        self.db.execute("INSERT INTO md5v2 VALUES (?, ?, ?, ?, ?, ?)", (*key, value))
-        self.db.commit()
+        with self.lock, self.db:
+            self.db.execute("DELETE FROM md5v2 WHERE path=?", (key[0],))
+            self.db.execute("INSERT INTO md5v2 VALUES (?, ?, ?, ?, ?, ?)", (*key, value))
         return value
 
     def close(self) -> None:

@@ -534,6 +534,8 @@ class _InOrderHasher:
 
     async def feed(self, number: int, data: bytearray) -> None:
         self.waiting[number] = data
+        if self.lock.locked():
+            return  # the task hashing now picks this part up in turn: do not wait here holding another buffer
         async with self.lock:
             while self.next in self.waiting:
                 chunk = self.waiting.pop(self.next)
