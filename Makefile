@@ -38,6 +38,11 @@ format: install
 screenshots: install
 	$(BIN)/python -m tui.ui.screenshots screenshots
 
+# peer comparison (not a test): s5cmd, aws cli and rclone against one local rclone serve s3; writes bench/RESULTS.md
+bench: install
+	bash bench/setup.sh
+	$(BIN)/python bench/run.py
+
 lock:
 	$(BIN)/pip install -q uv && $(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 -o requirements.lock
 

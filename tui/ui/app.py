@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 import humanize
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -56,6 +57,24 @@ CONFLICT_CHOICES: list[tuple[str, str]] = [
     ("skip", "Skip existing"),
 ]
 
+
+#: what the command palette offers: (title, help, action)
+PALETTE: list[tuple[str, str, str]] = [
+    ("Copy", "Copy the marked entries (or the one under the cursor) to the other pane  F5 / c", "copy"),
+    ("Move", "Move the marked entries to the other pane  F6 / m", "move"),
+    ("New folder or bucket", "In a bucket list: a new private bucket  F7 / n", "new"),
+    ("Delete", "Delete the marked entries, after a confirmation  F8 / d", "delete"),
+    ("Inspect", "Size, dates, ETag, VersionId, metadata, checksums  F3 / i", "inspect"),
+    ("Versions", "Versions and delete markers: restore, undelete, download, delete  v", "versions"),
+    ("Presigned link", "A link to the object, up to 7 days, copied with OSC 52  p", "presign"),
+    ("Transfers", "Progress, cancel and retry  t", "transfers"),
+    ("Compare panes", "The backup plan from this pane to the other, then run it  =", "compare"),
+    ("Switch pane", "Tab", "switch_pane"),
+    ("Refresh", "List this pane again  r", "refresh_active"),
+    ("Show hidden files", "Toggle files starting with a dot  .", "hidden_active"),
+    ("Show deleted objects", "Objects of this prefix whose latest version is a delete marker  u", "deleted_active"),
+    ("Help", "Every key  F1 / ?", "help"),
+]
 
 #: actions of the main screen, off while a dialog is open
 PANE_ACTIONS = frozenset(
@@ -148,12 +167,27 @@ class CloudpaneApp(App[int]):
                 pane.add_class("active")
                 (self.right if pane is self.left else self.left).remove_class("active")
 
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The command palette (Ctrl+P) lists every pane action beside Textual's own commands."""
+        yield from super().get_system_commands(screen)
+        for title, help_text, action in PALETTE:
+            yield SystemCommand(title, help_text, partial(self.run_action, action))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The pane actions belong to the main screen: under a dialog, their keys go to the dialog."""
         return not (action in PANE_ACTIONS and len(self.screen_stack) > 1)
 
     def action_switch_pane(self) -> None:
         self.other.table.focus()
+
+    def action_refresh_active(self) -> None:
+        self.active.action_refresh()
+
+    def action_hidden_active(self) -> None:
+        self.active.action_toggle_hidden()
+
+    def action_deleted_active(self) -> None:
+        self.active.action_toggle_deleted()
 
     def action_clear_filter(self) -> None:
         self.active.clear_filter()
