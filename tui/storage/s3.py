@@ -279,6 +279,10 @@ class S3Remote:
     ) -> S3Client:
         checksums = "when_supported" if aws else "when_required"
         s3_cfg: dict[str, Any] = {}
+        if not aws:
+            # UNSIGNED-PAYLOAD, as rclone sends: every body we write carries Content-MD5, which the server checks,
+            # so botocore's SHA-256 of each 8 MiB part (on the event loop, 15 % of an upload's CPU) buys nothing
+            s3_cfg["payload_signing_enabled"] = False
         if options.addressing_style:
             s3_cfg["addressing_style"] = options.addressing_style
         elif not aws:
