@@ -710,7 +710,7 @@ def restore(
 
     async def run() -> BackupReport:
         when = parse_time(as_of) if as_of else None
-        keep = KeyFilter(include_hidden=True, excludes=excludes)
+        keep = KeyFilter(include_hidden=True, excludes=excludes, skip_junk=False)
         assert dst_loc.path is not None
         if not dry_run:
             dst_loc.path.mkdir(parents=True, exist_ok=True)

@@ -22,8 +22,10 @@ IGNORE_FILE = ".cloudpaneignore"
 class KeyFilter:
     """Decides, for a relative key (``a/b/c.txt``), whether it takes part in a backup."""
 
-    def __init__(self, *, include_hidden: bool = False, excludes: Iterable[str] = ()) -> None:
+    def __init__(self, *, include_hidden: bool = False, excludes: Iterable[str] = (), skip_junk: bool = True) -> None:
+        """``skip_junk=False`` (restores): bring back whatever the backup holds, OS junk and ignore files too."""
         self.include_hidden = include_hidden
+        self.skip_junk = skip_junk
         patterns = [p for p in excludes if p.strip() and not p.lstrip().startswith("#")]
         try:
             self.spec = GitIgnoreSpec.from_lines(patterns) if patterns else None
@@ -45,9 +47,7 @@ class KeyFilter:
 
     def __call__(self, rel: str) -> bool:
         parts = rel.split("/")
-        if any(p in OS_JUNK for p in parts):
-            return False
-        if parts[-1] == IGNORE_FILE:
+        if self.skip_junk and (any(p in OS_JUNK for p in parts) or parts[-1] == IGNORE_FILE):
             return False
         if not self.include_hidden and any(p.startswith(".") for p in parts):
             return False
