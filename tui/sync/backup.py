@@ -196,7 +196,9 @@ class Comparer:
         # local file no newer than the object's upload time: unchanged, without a request
         local_src, local_dst = _is_local(self.src), _is_local(self.dst)
         if s.last_modified and d.last_modified:
-            if local_src and not local_dst and s.last_modified <= d.last_modified:
+            # LastModified has whole milliseconds at best (rclone's server lists our mtime metadata cut to ms)
+            src_ms = s.last_modified.replace(microsecond=s.last_modified.microsecond // 1000 * 1000)
+            if local_src and not local_dst and src_ms <= d.last_modified:
                 return None
             close = abs((s.last_modified - d.last_modified).total_seconds()) < TOLERANCE
             if not local_src and local_dst and close:
