@@ -186,6 +186,9 @@ def render(s: dict[str, Any], analysis: str | None, results: Path = BENCH / "res
     if kl.exists():
         k = json.loads(kl.read_text())
         out += ["", "## TUI key latency during a copy (`bench/key_latency.py`)", "", k.get("markdown", "").strip()]
+    backup = results / "backup.md"
+    if backup.exists():  # written by bench/backup_bench.py
+        out += ["", backup.read_text().strip()]
     return "\n".join(out) + "\n"
 
 
