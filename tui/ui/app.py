@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -136,6 +137,8 @@ class CloudpaneApp(App[int]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        # transfers hash and read in worker threads: hand the GIL back to the event loop (keys, drawing) sooner
+        sys.setswitchinterval(0.001)
         self.left.table.focus()
         self.left.add_class("active")
 
