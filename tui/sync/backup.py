@@ -88,6 +88,15 @@ class Report:
         data["notes"] = [display_text(e) for e in self.notes]
         return json.dumps(data, ensure_ascii=True)
 
+    def fail(self, rel: str, exc: BaseException, emit: Callable[[Action], None], *, refused: bool = False) -> None:
+        """Count one item that failed (or was refused) and say why, once."""
+        if refused:
+            self.refused += 1
+        else:
+            self.failed += 1
+        self.errors.append(one_line(exc))
+        emit(Action("!", rel, 0, one_line(exc)))
+
     @property
     def ok(self) -> bool:
         return self.failed == 0 and self.refused == 0 and self.conflicts == 0
@@ -295,14 +304,10 @@ async def backup(
             else:
                 report.changed += 1
         except UnsafePathError as exc:
-            report.refused += 1
-            report.errors.append(one_line(exc))
-            emit(Action("!", pair.rel, 0, one_line(exc)))
+            report.fail(pair.rel, exc, emit, refused=True)
         except (CloudpaneError, OSError, sqlite3.Error) as exc:
             # OSError: a file that vanished or cannot be read while hashing; never a silent loss of the item
-            report.failed += 1
-            report.errors.append(one_line(exc))
-            emit(Action("!", pair.rel, 0, one_line(exc)))
+            report.fail(pair.rel, exc, emit)
         finally:
             slots.release()
 
@@ -377,9 +382,7 @@ async def _deletes(
         except NotFoundError:
             pass
         except CloudpaneError as exc:
-            report.failed += 1
-            report.errors.append(one_line(exc))
-            emit(Action("!", rel, 0, one_line(exc)))
+            report.fail(rel, exc, emit)
             continue
         report.deleted += 1
         emit(Action("-", rel))

@@ -171,9 +171,7 @@ async def sync(
             else:
                 report.changed += 1
         except CloudpaneError as exc:
-            report.failed += 1
-            report.errors.append(one_line(exc))
-            emit(Action("!", row.rel, 0, one_line(exc)))
+            report.fail(row.rel, exc, emit)
             if row.last is not None:
                 state.remember(row.rel, *row.last)
         finally:
@@ -199,9 +197,7 @@ async def sync(
                         reason = await comparer.differs(Pair(row.rel, row.a, row.b))
                         newer_a = reason is not None and await _newer(comparer, row)
                     except CloudpaneError as exc:
-                        report.failed += 1
-                        report.errors.append(one_line(exc))
-                        emit(Action("!", row.rel, 0, one_line(exc)))
+                        report.fail(row.rel, exc, emit)
                         continue
                     if reason is None:
                         state.remember(row.rel, sa, sb)
