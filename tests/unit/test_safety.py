@@ -473,3 +473,27 @@ def test_symlinked_root_is_resolved(tmp_path: Path, root: Path) -> None:
     alias = tmp_path / "alias"
     alias.symlink_to(root)
     assert safe_local_path(alias, "a") == root.resolve() / "a"
+
+
+def test_local_write_errors_say_what_happened_with_the_documented_exit_code() -> None:
+    import errno
+
+    from tui.errors import ExitCode, exit_code_for, one_line
+    from tui.storage.local import os_error
+
+    cases = {
+        errno.ENOSPC: ("no space left", ExitCode.PARTIAL),
+        errno.EFBIG: ("too large", ExitCode.PARTIAL),
+        errno.ENAMETOOLONG: ("name is too long", ExitCode.PARTIAL),
+        errno.EROFS: ("read-only", ExitCode.PARTIAL),
+        errno.EACCES: ("permission denied", ExitCode.AUTH),
+        errno.ENOENT: ("No such file", ExitCode.NOT_FOUND),
+    }
+    for code, (words, exit_code) in cases.items():
+        err = os_error(
+            "put /x/y",
+            FileNotFoundError(code, os.strerror(code)) if code == errno.ENOENT else OSError(code, os.strerror(code)),
+        )
+        assert words.lower() in one_line(err).lower(), (code, one_line(err))
+        assert one_line(err).startswith("put /x/y: "), one_line(err)
+        assert exit_code_for(err) == exit_code, code

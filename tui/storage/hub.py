@@ -105,12 +105,24 @@ class StoreHub:
         cannot leave it), a bucket location gives its bucket and the key as a prefix ending in ``/``."""
         if loc.kind == "local":
             assert loc.path is not None
-            return LocalStore(loc.path, symlinks=symlinks, no_symlink_writes=restore), ""
+            # every local side refuses writes through a symlink below its root (restore, sync, backup to disk)
+            return LocalStore(loc.path, symlinks=symlinks, no_symlink_writes=True), ""
         if loc.kind != "s3" or loc.bucket is None:
             raise UsageError(f"{display_text(str(loc))}: a directory or a bucket/prefix is needed here")
         store = await self.store(loc)
         key = loc.key
         return store, key + "/" if key and not key.endswith("/") else key
+
+    async def destination(self, loc: Location, *, folder: bool) -> tuple[Store, str]:
+        """The store and key to write ``loc`` into. A local destination gets a store rooted at the directory the
+        user named (``folder``: the location itself; else its parent), which refuses to write through a symlink
+        below that directory: a link planted in a download folder is never followed."""
+        if loc.kind != "local":
+            return await self.store(loc), self.key(loc)
+        assert loc.path is not None
+        if folder:
+            return LocalStore(loc.path, no_symlink_writes=True), ""
+        return LocalStore(loc.path.parent, no_symlink_writes=True), loc.path.name
 
     def same_remote(self, a: Location, b: Location) -> bool:
         """Both on one S3 remote (one endpoint, one credential set): server-side copies work between them."""

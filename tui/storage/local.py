@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import errno
 import hashlib
 import os
 import shutil
 import stat as stat_mod
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import Literal
 
 from tui.errors import (
+    AuthError,
+    CloudpaneError,
     ConflictError,
     NotFoundError,
     PreconditionFailed,
@@ -45,6 +49,34 @@ LOCAL_FEATURES = Features(
 )
 TMP_MARK = ".cloudpane-tmp-"
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
+#: a temporary file of the old form (no pid in its name) older than this is a leftover of a killed run
+STALE_TMP_SECONDS = 3600
+
+#: what a failed local write says, by errno (the rest say the system's own words)
+_WRITE_ERRORS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "the file is too large for this file system (or the process's file size limit)",
+    errno.ENAMETOOLONG: "the name is too long for the local file system",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EIO: "input/output error",
+}
+
+
+def os_error(what: str, exc: OSError) -> CloudpaneError:
+    """One error of the tree for a failed local operation, with a message a person can act on."""
+    reason = _WRITE_ERRORS.get(exc.errno or 0) or exc.strerror or type(exc).__name__
+    err: CloudpaneError
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+        err = NotFoundError(f"{what}: {reason}")
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        err = AuthError(f"{what}: {reason}")
+    else:
+        err = StoreError(f"{what}: {reason}")
+    err.__cause__ = exc
+    return err
 
 
 def _mtime(st: os.stat_result) -> datetime:
@@ -57,10 +89,60 @@ def _check_md5(data: bytes | bytearray, content_md5: str | None, what: str) -> N
 
 
 def _tmp_path(final: Path) -> Path:
-    """A temporary name beside ``final``, within the 255-byte limit of a file name."""
-    tail = f"{TMP_MARK}{uuid.uuid4().hex[:8]}"
+    """A temporary name beside ``final`` that names its process (``name.cloudpane-tmp-PID-RANDOM``), within the
+    255-byte limit of a file name. The next run into that folder removes it if its process is gone."""
+    _sweep(final.parent)
+    tail = f"{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     name = os.fsencode(final.name)[: 255 - len(tail)]
     return final.with_name(os.fsdecode(name.decode("utf-8", "ignore").encode()) + tail)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+#: folders already swept by this process
+_SWEPT: set[str] = set()
+
+
+def _sweep(folder: Path) -> None:
+    """Remove the temporary files that killed runs (``kill -9``, a power cut) left in ``folder``: those of a
+    process that is no longer alive, and old-form ones (no pid) older than an hour. Once per folder a process."""
+    where = os.fspath(folder)
+    if where in _SWEPT:
+        return
+    _SWEPT.add(where)
+    try:
+        it = os.scandir(folder)
+    except OSError:
+        return
+    now = time.time()
+    with it:
+        for de in it:
+            mark = de.name.rfind(TMP_MARK)
+            if mark < 0:
+                continue
+            tail = de.name[mark + len(TMP_MARK) :]
+            pid_text, sep, _rand = tail.partition("-")
+            try:
+                if not de.is_file(follow_symlinks=False):
+                    continue
+                if sep and pid_text.isdigit():
+                    stale = not _pid_alive(int(pid_text))
+                else:
+                    stale = now - de.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS
+                if stale:
+                    os.unlink(de.path)
+            except OSError:
+                continue
 
 
 def _finish(tmp: Path, final: Path, metadata: dict[str, str] | None, *, exclusive: bool) -> None:
@@ -114,7 +196,10 @@ class LocalWriter:
             while pos < len(view):
                 pos += os.pwrite(fd, view[pos:], offset + pos)
 
-        await asyncio.to_thread(write)
+        try:
+            await asyncio.to_thread(write)
+        except OSError as exc:
+            raise os_error(what, exc) from exc
         # a local file has no part ETags; the caller verifies the whole file against the source's MD5
         return PartResult(number, "", len(data))
 
@@ -125,21 +210,26 @@ class LocalWriter:
         size = sum(p.size for p in parts)
 
         def finish() -> None:
-            os.ftruncate(fd, size)
-            os.fsync(fd)
-            os.close(fd)
+            try:
+                os.ftruncate(fd, size)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             _finish(self._tmp, self._final, self._metadata, exclusive=False)
 
         try:
             await asyncio.to_thread(finish)
-        except BaseException:
+        except BaseException as exc:
             self._tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise os_error(f"write {display_text(str(self._final))}", exc) from exc
             raise
         return PutResult()
 
     async def abort(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
             self._fd = None
         self._tmp.unlink(missing_ok=True)
         for folder in self.created_dirs:  # deepest first
@@ -170,6 +260,9 @@ class LocalStore:
         self.no_symlink_writes = no_symlink_writes
         #: folders a listing could not read (each one fails a backup's deletes and counts as failed)
         self.listing_errors: list[str] = []
+        #: symlinks that --follow-symlinks did not follow because they lead outside the root (reported, not errors)
+        self.skipped_links: list[str] = []
+        self._real_root: str | None = None
 
     @property
     def url(self) -> str:
@@ -189,21 +282,39 @@ class LocalStore:
         """The local path of a key; refuses keys that would leave the root (``..``, absolute, NUL, ...)."""
         if key in ("", "/"):
             return self.root
-        path = safe_local_path(self.root, key)
+        return safe_local_path(self.root, key)
+
+    def write_path(self, key: str) -> Path:
+        """The path to write ``key`` to. With ``no_symlink_writes`` (every download, restore and sync into a
+        directory) no component below the root may be a symlink: a link planted in the destination
+        (``dl/sub -> /etc``) is refused, never written through. The root itself is the user's choice."""
+        if key in ("", "/"):
+            return self.root
         if self.no_symlink_writes:
-            base = self.root.resolve()
-            probe = base
-            for part in key.rstrip("/").split("/"):
-                probe = probe / part
-                if probe.is_symlink():
-                    raise UnsafePathError(
-                        f"{display_text(key)}: refusing to write through the symlink {display_text(str(probe))}"
-                    )
-        return path
+            parts = key.rstrip("/").split("/")
+            if not any(p in ("", ".", "..") for p in parts):  # malformed keys get safe_local_path's refusal
+                probe = self.root.resolve()
+                try:
+                    for part in parts:
+                        probe = probe / part
+                        if probe.is_symlink():
+                            raise UnsafePathError(
+                                f"{display_text(key)}: refusing to write through the symlink {display_text(str(probe))}"
+                            )
+                except OSError as exc:  # a component too long for the file system, say
+                    raise os_error(f"{display_text(key)}: cannot be a local name", exc) from exc
+        return self.path(key)
 
     def key_of(self, path: Path) -> str:
         rel = path.absolute().relative_to(self.root).as_posix()
         return "" if rel == "." else rel
+
+    def _inside(self, path: str) -> bool:
+        """Whether ``path`` (a symlink) resolves to the root or below it."""
+        if self._real_root is None:
+            self._real_root = os.path.realpath(self.root)
+        real = os.path.realpath(path)
+        return real == self._real_root or real.startswith(self._real_root.rstrip("/") + "/")
 
     def _what(self, verb: str, key: str) -> str:
         return f"{verb} {display_text(str(self.root / key))}"
@@ -229,6 +340,14 @@ class LocalStore:
                 try:
                     link = de.is_symlink()
                     if link and self.symlinks == "skip":
+                        continue
+                    if link and self.symlinks == "follow" and not self._inside(de.path):
+                        # --follow-symlinks never leaves the source root: a link to /etc is not a way to upload it
+                        target = display_text(os.readlink(de.path))
+                        self.skipped_links.append(
+                            f"{display_text(str(directory / name))} -> {target}: the link leads outside "
+                            f"{display_text(str(self.root))}"
+                        )
                         continue
                     if de.is_dir(follow_symlinks=link and self.symlinks == "follow"):
                         entries.append(Entry(key=f"{dir_key}{name}/", is_prefix=True))
@@ -258,14 +377,18 @@ class LocalStore:
             return
         # depth first, in key order: a stack of sorted directory listings
         stack: list[Iterator[Entry]] = [iter(await asyncio.to_thread(self._scan, dir_key))]
-        seen: set[tuple[int, int]] = set()
+        #: (device, inode) of each folder on the stack: a followed link to one of them is a loop. A link to a
+        #: folder elsewhere in the tree is listed under both names (as rclone -L does), never instead of it.
+        ancestors: list[tuple[int, int]] = []
         if self.symlinks == "follow":
             st = os.stat(self.read_path(dir_key))
-            seen.add((st.st_dev, st.st_ino))
+            ancestors.append((st.st_dev, st.st_ino))
         while stack:
             entry = next(stack[-1], None)
             if entry is None:
                 stack.pop()
+                if ancestors and len(ancestors) > len(stack):
+                    ancestors.pop()
                 continue
             if not entry.key.startswith(prefix):
                 continue
@@ -275,9 +398,9 @@ class LocalStore:
                         st = os.stat(self.read_path(entry.key))
                     except OSError:
                         continue
-                    if (st.st_dev, st.st_ino) in seen:
-                        continue  # a symlink loop (or the same folder twice)
-                    seen.add((st.st_dev, st.st_ino))
+                    if (st.st_dev, st.st_ino) in ancestors:
+                        continue  # a symlink loop
+                    ancestors.append((st.st_dev, st.st_ino))
                 stack.append(iter(await asyncio.to_thread(self._scan, entry.key)))
                 continue
             page.append(entry)
@@ -298,6 +421,8 @@ class LocalStore:
             raise NotFoundError(f"{self._what('stat', key)}: no such file") from exc
         except PermissionError as exc:
             raise StoreError(f"{self._what('stat', key)}: permission denied") from exc
+        except OSError as exc:
+            raise os_error(self._what("stat", key), exc) from exc
         if stat_mod.S_ISDIR(st.st_mode) and not key.endswith("/") and key:
             raise NotFoundError(f"{self._what('stat', key)}: is a directory")
         return ObjectInfo(
@@ -329,13 +454,18 @@ class LocalStore:
             raise NotFoundError(f"{self._what('read', key)}: no such file") from exc
         except PermissionError as exc:
             raise StoreError(f"{self._what('read', key)}: permission denied") from exc
+        except OSError as exc:
+            raise os_error(self._what("read", key), exc) from exc
         try:
             if start:
                 f.seek(start)
             remaining = None if end is None else max(0, end - start)
             while remaining is None or remaining > 0:
                 n = chunk_size if remaining is None else min(chunk_size, remaining)
-                chunk = await asyncio.to_thread(f.read, n)
+                try:
+                    chunk = await asyncio.to_thread(f.read, n)
+                except OSError as exc:
+                    raise os_error(self._what("read", key), exc) from exc
                 if not chunk:
                     break
                 if remaining is not None:
@@ -354,11 +484,16 @@ class LocalStore:
         content_md5: str | None = None,
         if_none_match: bool = False,
     ) -> PutResult:
-        path = self.path(key)
+        path = self.write_path(key)
         what = self._what("put", key)
         _check_md5(data, content_md5, what)
         if key.endswith("/"):
-            await asyncio.to_thread(path.mkdir, parents=True, exist_ok=True)
+            try:
+                await asyncio.to_thread(path.mkdir, parents=True, exist_ok=True)
+            except FileExistsError as exc:
+                raise ConflictError(f"{what}: a file is in the way of the directory") from exc
+            except OSError as exc:
+                raise os_error(what, exc) from exc
             return PutResult()
 
         def write() -> None:
@@ -376,8 +511,8 @@ class LocalStore:
             await asyncio.to_thread(write)
         except (NotADirectoryError, FileExistsError) as exc:
             raise ConflictError(f"{what}: a file is in the way of the directory") from exc
-        except PermissionError as exc:
-            raise StoreError(f"{what}: permission denied") from exc
+        except OSError as exc:
+            raise os_error(what, exc) from exc
         return PutResult()
 
     async def open_writer(
@@ -388,7 +523,7 @@ class LocalStore:
         content_type: str | None = None,
         part_size: int = DEFAULT_PART_SIZE,
     ) -> LocalWriter:
-        path = self.path(key)
+        path = self.write_path(key)
         if key.endswith("/") or not key:
             raise UsageError(f"{self._what('write', key)}: a file name is needed")
 
@@ -407,6 +542,8 @@ class LocalStore:
             return await asyncio.to_thread(make)
         except (NotADirectoryError, FileExistsError) as exc:
             raise ConflictError(f"{self._what('write', key)}: a file is in the way of the directory") from exc
+        except OSError as exc:
+            raise os_error(self._what("write", key), exc) from exc
 
     async def delete(self, key: str, *, version_id: str | None = None) -> None:
         if version_id:
@@ -441,7 +578,7 @@ class LocalStore:
             raise UnsupportedError(f"{self._what('copy', src_key)}: copies between local roots go through copy_object")
         if src_version_id:
             raise UnsupportedError(f"{self._what('copy', src_key)}: local files have no versions")
-        src, dst = self.path(src_key), self.path(dst_key)
+        src, dst = self.path(src_key), self.write_path(dst_key)
 
         def copy() -> None:
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -457,6 +594,8 @@ class LocalStore:
             await asyncio.to_thread(copy)
         except FileNotFoundError as exc:
             raise NotFoundError(f"{self._what('copy', src_key)}: no such file") from exc
+        except OSError as exc:
+            raise os_error(self._what("copy", src_key), exc) from exc
         return PutResult()
 
     async def list_versions(

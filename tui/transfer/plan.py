@@ -114,9 +114,11 @@ def _join(prefix: str, rel: str) -> str:
     return f"{prefix}/{rel}"
 
 
-def _label(loc: Location, key: str, hub: StoreHub) -> str:
+def _label(loc: Location, store: Store, key: str) -> str:
     """The location text of ``key`` in ``loc``'s store, for output lines."""
-    return "/" + key if loc.kind == "local" else str(replace(loc, key=key))
+    if loc.kind == "local":
+        return os.path.join(store.url, key) if key else store.url
+    return str(replace(loc, key=key))
 
 
 async def _should_copy(item: Item, info: ObjectInfo, conflict: Conflict) -> bool:
@@ -155,9 +157,8 @@ async def run_transfer(
 ) -> None:
     settings = hub.settings
     opts = options or CopyOptions(part_size=settings.part_size, concurrency=settings.concurrency)
-    dst_store = await hub.store(dst)
-    dst_key = hub.key(dst)
     multiple = len(sources) > 1
+    dst_store, dst_key = await hub.destination(dst, folder=dst.is_prefix or multiple or recursive)
     dst_is_folder = dst.is_prefix or (dst.kind != "local" and dst_key == "")
     if (multiple or recursive) and not dst_is_folder:
         if multiple:
@@ -191,14 +192,14 @@ async def run_transfer(
             )
             if move:
                 await item.src.delete(item.src_key, version_id=None)
-        except CloudpaneError as exc:
-            outcome.fail(item.src_label, exc)
-            if tracker:
-                tracker.finished(item, None, exc)
         except asyncio.CancelledError as exc:
             if tracker:
                 tracker.finished(item, None, exc)
             raise
+        except Exception as exc:  # noqa: BLE001 - every failure is counted and shown: nothing escapes the summary
+            outcome.fail(item.src_label, exc)
+            if tracker:
+                tracker.finished(item, None, exc)
         else:
             outcome.ok(item.src_label, item.dst_label, info.size)
             if tracker:
@@ -220,7 +221,7 @@ async def run_transfer(
                 await _expand(
                     hub, src, dst, dst_store, dst_key, recursive=recursive, submit=submit, check=conflict != "overwrite"
                 )
-            except CloudpaneError as exc:
+            except Exception as exc:  # noqa: BLE001 - a source that cannot be expanded fails, the rest go on
                 outcome.fail(src.raw or str(src), exc)
         while tasks:
             # one item cancelled (from the UI) must not stop the batch: gather with return_exceptions
@@ -263,7 +264,7 @@ async def _expand(
         http = hub.http_source(src)
         dst_is_folder = dst.is_prefix or dst_key == "" or dst_key.endswith("/")
         target = _join(dst_key, http.name) if dst_is_folder else dst_key
-        await _await(submit(Item(http, "", dst_store, target, False, str(src), _label(dst, target, hub))))
+        await _await(submit(Item(http, "", dst_store, target, False, str(src), _label(dst, dst_store, target))))
         return
     src_store = await hub.store(src)
     src_key = hub.key(src)
@@ -297,8 +298,8 @@ async def _expand(
                             dst_store,
                             target,
                             same,
-                            _label(src, e.key, hub),
-                            _label(dst, target, hub),
+                            _label(src, src_store, e.key),
+                            _label(dst, dst_store, target),
                             dst_absent=absent,
                         )
                     )
@@ -319,8 +320,8 @@ async def _expand(
                 dst_store,
                 target,
                 same,
-                _label(src, src_key, hub),
-                _label(dst, target, hub),
+                _label(src, src_store, src_key),
+                _label(dst, dst_store, target),
             )
         )
     )
