@@ -246,20 +246,3 @@ def test_symlinks_skipped_by_default_and_followed_without_looping(
     assert keys(s3, b, "default/") == ["dir/inner.txt", "real.txt"]
     assert follow.check(0).summary()["new"] == 3, follow  # the CLI timeout fails the test if the loop hangs
     assert objects(s3, b, "follow/") == {"dir/inner.txt": b"inner", "link-file": b"real", "real.txt": b"real"}
-
-
-def test_follow_symlinks_reaches_outside_the_source(
-    cli: Cli, s3: Any, bucket: Callable[..., str], tmp_path: Path
-) -> None:
-    """What --follow-symlinks is for: ``~/backup/photos -> /mnt/photos``. The links point outside the source root,
-    which is fine for reading (only restores must not write through links)."""
-    b = bucket("outlinks", versioned=False)
-    src, outside = tmp_path / "src", tmp_path / "outside"
-    write_tree(src, {"real.txt": b"real"})
-    write_tree(outside, {"o.txt": b"outside", "sub/s.txt": b"sub"})
-    (src / "link-file").symlink_to(outside / "o.txt")
-    (src / "link-dir").symlink_to(outside / "sub", target_is_directory=True)
-
-    follow = cli.run("backup", "--follow-symlinks", src, f"s3://{b}/follow")
-    assert follow.check(0).summary()["new"] == 3, follow
-    assert objects(s3, b, "follow/") == {"link-dir/s.txt": b"sub", "link-file": b"outside", "real.txt": b"real"}
