@@ -83,6 +83,8 @@ def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a command's coroutine: errors become one line and an exit code; Ctrl-C exits 130 promptly."""
     try:
         return asyncio.run(coro_fn())
+    except BrokenPipeError:
+        _stdout_closed()
     except KeyboardInterrupt:
         _err("interrupted")
         raise SystemExit(int(ExitCode.INTERRUPTED)) from None
@@ -94,6 +96,14 @@ def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
             traceback.print_exception(exc, file=sys.stderr)
         _fail(exc)
+
+
+def _stdout_closed() -> NoReturn:
+    """The reader of our stdout went away (``cloudpane ls | head``): that is its choice, not an error. Quiet,
+    exit 0, as ``ls`` is; stdout goes to /dev/null so that the interpreter's last flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(int(ExitCode.OK))
 
 
 def _settings() -> Settings:
@@ -230,9 +240,9 @@ def _print_entry(e: Entry, *, as_json: bool, base: str) -> None:
 async def _ensure_exists(store: Store, key: str, loc: Location) -> None:
     """An empty listing of a key that is not there is "not found" (exit 4), like `aws s3 ls` exits 1."""
     if key.endswith("/"):
-        if loc.kind == "local":
+        if loc.kind == "local" and not (loc.path is not None and loc.path.is_dir()):
             raise NotFoundError(f"{display_text(str(loc))}: no such directory")
-        return  # an empty prefix is just empty
+        return  # an empty directory or prefix is just empty
     await store.stat(key)
 
 
@@ -520,8 +530,14 @@ def rm(recursive: bool, version_id: str | None, location: str) -> None:
                 if outcome.done == 0 and not outcome.failures:
                     raise NotFoundError(f"{display_text(str(loc))}: nothing to delete")
                 return
-            if not key or (key.endswith("/") and loc.kind != "s3"):
-                raise UsageError(f"{display_text(str(loc))} is a folder: use rm -r")
+            folder = UsageError(f"{display_text(str(loc))} is a folder: use rm -r")
+            if not key or (key.endswith("/") and loc.kind == "local"):
+                raise folder
+            if key.endswith("/") and not version_id:
+                try:
+                    await store.stat(key)  # a folder marker object of that name is deleted, as aws s3 rm does
+                except NotFoundError:
+                    raise folder from None
             if not version_id:
                 await store.stat(key)  # exit 4 for a key that is not there
             await store.delete(key, version_id=version_id)
