@@ -26,6 +26,7 @@ from tui.transfer.journal import Journal, JournalUpload
 from tui.ui.app import CloudpaneApp
 from tui.ui.dialogs import ConfirmDialog
 from tui.ui.resume import QuitDialog, ResumeDialog
+from tui.ui.transfers import TransfersScreen
 
 MiB = 1024 * 1024
 PART = 5 * MiB
@@ -279,3 +280,27 @@ async def test_later_keeps_the_offer_for_the_next_start(
         await wait_until(pilot, "the app exits", lambda: not app2.is_running)
     assert len(journal_rows(state_dir)) == 1
     assert len(pending_uploads(s3, bucket)) == 1
+
+
+async def test_cancel_in_the_transfers_panel_aborts_the_upload(
+    s3_env: Any, s3: Any, new_bucket: Any, tmp_path: Path, state_dir: Path
+) -> None:
+    # the engine keeps a journaled upload on cancellation (for resume): x in the panel must abort it all the same
+    bucket = new_bucket("x")
+    path, _ = big_file(tmp_path / "src")
+    bandwidth = Bandwidth(START_RATE)
+    app = make_app(path.parent, f"s3://{bucket}/", settings=settings(), bandwidth=bandwidth)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_upload(pilot, app, bandwidth)
+        assert len(pending_uploads(s3, bucket)) == 1
+        await pilot.press("t")
+        assert isinstance(app.screen, TransfersScreen)
+        await pilot.press("x")
+        await settle(pilot)
+        assert [t.state for t in app.queue.items] == ["cancelled"]
+        assert errors(app) == []
+        assert pending_uploads(s3, bucket) == []
+        assert app.journal is not None and app.journal.unfinished() == []
+        await pilot.press("escape", "q")  # nothing left running: quits at once
+        await wait_until(pilot, "the app exits", lambda: not app.is_running)
+    assert journal_rows(state_dir) == []

@@ -143,8 +143,8 @@ class QuitDialog(ModalScreen[QuitChoice | None]):
         text.append(f"{b.running} transfer(s) running", style="bold")
         text.append(f", {b.queued} queued.\n\n" if b.queued else ".\n\n")
         text.append("Keep", style="bold")
-        text.append(": running uploads stay on the server and are offered again at the next start; ")
-        text.append("queued items are not started.\n")
+        text.append(": uploads in progress stay on the server and are offered again at the next start; ")
+        text.append("downloads and queued items stop.\n")
         text.append("Cancel", style="bold")
         text.append(": every transfer stops and its upload is aborted: nothing is left on the server.")
         return text
