@@ -135,7 +135,7 @@ async def test_keep_then_resume_on_next_start(
     counting = CountingBandwidth(1024 * MiB)
     app2 = make_app(path.parent, f"s3://{bucket}/", settings=settings(), bandwidth=counting)
     async with app2.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         offer = app2.screen
         assert isinstance(offer, ResumeDialog)
         assert "1 unfinished upload(s)" in str(offer.query_one(".dialog-title").render())
@@ -238,7 +238,7 @@ async def test_discard_on_start_aborts_kept_uploads(
 
     app2 = make_app(path.parent, f"s3://{bucket}/", settings=settings())
     async with app2.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app2.screen, ResumeDialog)
         await pilot.click("#discard")
         await settle(pilot)
@@ -270,7 +270,7 @@ async def test_later_keeps_the_offer_for_the_next_start(
 
     app2 = make_app(path.parent, f"s3://{bucket}/", settings=settings())
     async with app2.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app2.screen, ResumeDialog)
         await pilot.press("escape")
         await settle(pilot)
@@ -304,3 +304,70 @@ async def test_cancel_in_the_transfers_panel_aborts_the_upload(
         await pilot.press("escape", "q")  # nothing left running: quits at once
         await wait_until(pilot, "the app exits", lambda: not app.is_running)
     assert journal_rows(state_dir) == []
+
+
+def journal_row_for(state_dir: Path, path: Path, bucket: str, upload_id: str) -> None:
+    """A journal row as a TUI upload of ``path`` to ``bucket``/big.bin with these settings writes it."""
+    st = path.stat()
+    with Journal(state_dir / "transfers.sqlite3") as journal:
+        journal.start(
+            remote="s3",
+            endpoint="",
+            bucket=bucket,
+            key="big.bin",
+            upload_id=upload_id,
+            source=str(path),
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            part_size=PART,
+        )
+
+
+async def test_an_upload_that_completed_as_the_app_quit_is_not_offered(
+    s3_env: Any, s3: Any, new_bucket: Any, tmp_path: Path, state_dir: Path
+) -> None:
+    # a quit that lands while CompleteMultipartUpload is on the wire: the object is there, the row still too
+    bucket = new_bucket("done")
+    path, digest = big_file(tmp_path / "src")
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="big.bin")["UploadId"]
+    journal_row_for(state_dir, path, bucket, upload_id)
+    etag = s3.upload_part(Bucket=bucket, Key="big.bin", UploadId=upload_id, PartNumber=1, Body=path.read_bytes())
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="big.bin",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag["ETag"]}]},
+    )
+    app = make_app(path.parent, f"s3://{bucket}/", settings=settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not isinstance(app.screen, ResumeDialog)
+        assert errors(app) == []
+    assert journal_rows(state_dir) == []
+    got = s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read()
+    assert hashlib.sha256(got).hexdigest() == digest
+
+
+async def test_an_upload_the_server_forgot_starts_again(
+    s3_env: Any, s3: Any, new_bucket: Any, tmp_path: Path, state_dir: Path
+) -> None:
+    # e.g. aborted by a lifecycle rule, or by `cloudpane transfers --abort` run elsewhere
+    bucket = new_bucket("gone")
+    path, digest = big_file(tmp_path / "src")
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="big.bin")["UploadId"]
+    journal_row_for(state_dir, path, bucket, upload_id)
+    s3.abort_multipart_upload(Bucket=bucket, Key="big.bin", UploadId=upload_id)
+    app = make_app(path.parent, f"s3://{bucket}/", settings=settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        offer = app.screen
+        assert isinstance(offer, ResumeDialog)
+        assert "no longer on the server: starts again" in body(offer)
+        await pilot.click("#resume")
+        await settle(pilot)
+        assert errors(app) == []
+        assert [t.state for t in app.queue.items] == ["done"]
+    got = s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read()
+    assert hashlib.sha256(got).hexdigest() == digest
+    assert journal_rows(state_dir) == []
+    assert pending_uploads(s3, bucket) == []

@@ -54,7 +54,17 @@ from tui.transfer.plan import Conflict, Item, Outcome, run_transfer
 from tui.ui.dialogs import ConfirmDialog, HelpScreen, MessageDialog, NewBucket, NewBucketDialog, PromptDialog, plain
 from tui.ui.objects import DownloadVersion, InspectorScreen, PresignScreen, VersionsScreen
 from tui.ui.pane import Row, StorePane
-from tui.ui.resume import QuitChoice, QuitDialog, ResumeChoice, ResumeDialog, describe, destination, discard, source
+from tui.ui.resume import (
+    QuitChoice,
+    QuitDialog,
+    ResumeChoice,
+    ResumeDialog,
+    describe,
+    destination,
+    discard,
+    server_state,
+    source,
+)
 from tui.ui.transfers import Transfer, TransferQueue, TransfersScreen
 
 CONFLICT_CHOICES: list[tuple[str, str]] = [
@@ -249,16 +259,27 @@ class CloudpaneApp(App[int]):
                 return
         self.exit()
 
-    def _offer_resume(self) -> None:
+    @work(name="resume offer", group="journal", exit_on_error=False)
+    async def _offer_resume(self) -> None:
+        """The journal's unfinished uploads, checked with their servers, offered once at start."""
         journal = self.journal
         if journal is None:
             return
         try:
-            uploads = journal.unfinished()
-            lines = [describe(u, journal) for u in uploads]
+            rows = journal.unfinished()
         except StoreError as exc:
             self.notify(one_line(exc), title="Transfer journal", severity="warning", markup=False)
             return
+        uploads: list[JournalUpload] = []
+        lines: list[str] = []
+        for u in rows:
+            state = await server_state(self.hub, u)
+            if state == "completed":
+                journal.finish(u)  # it completed as the app quit; nothing to resume
+                continue
+            uploads.append(u)
+            line = describe(u, journal)
+            lines.append(line + ("  (no longer on the server: starts again)" if state == "gone" else ""))
         if not uploads:
             return
 

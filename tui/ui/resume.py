@@ -102,6 +102,32 @@ async def discard(hub: StoreHub, journal: Journal, uploads: list[JournalUpload])
     return failed
 
 
+UploadState = Literal["pending", "gone", "completed"]
+
+
+async def server_state(hub: StoreHub, upload: JournalUpload) -> UploadState:
+    """What the server says of a journaled upload: still pending; gone (aborted elsewhere, or a server that forgot
+    it: resuming starts again); or completed (the quit came while the upload was completing: the object is there,
+    as large as the source, written after the upload started). A server that cannot be asked counts as pending."""
+    try:
+        store = await hub.store(destination(upload))
+        if not isinstance(store, S3Store):
+            return "pending"
+        try:
+            await store.list_parts(upload.key, upload.upload_id)
+            return "pending"
+        except NotFoundError:
+            pass
+        try:
+            info = await store.stat(upload.key)
+        except NotFoundError:
+            return "gone"
+    except CloudpaneError:
+        return "pending"
+    written_after = info.last_modified is None or info.last_modified >= upload.created.replace(microsecond=0)
+    return "completed" if info.size == upload.size and written_after else "gone"
+
+
 # -- dialogs -------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Busy:
@@ -140,6 +166,9 @@ class QuitDialog(ModalScreen[QuitChoice | None]):
     def body(self) -> Text:
         b = self.busy
         text = Text()
+        if not b.any:
+            text.append("The transfers have finished meanwhile: quitting now loses nothing.", style="bold")
+            return text
         text.append(f"{b.running} transfer(s) running", style="bold")
         text.append(f", {b.queued} queued.\n\n" if b.queued else ".\n\n")
         text.append("Keep", style="bold")
