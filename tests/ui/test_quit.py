@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Button, Static
 
@@ -94,6 +95,23 @@ async def start_upload(pilot: Pilot[Any], app: CloudpaneApp, bandwidth: Bandwidt
     await wait_until(pilot, "a part is journaled", lambda: parts_journaled(app) >= 1)
     bandwidth.rate = CRAWL
     assert app.queue.busy().running == 1
+
+
+async def quit_from_palette(pilot: Pilot[Any], app: CloudpaneApp) -> None:
+    """Ctrl+P, type Quit, Enter on the first match (Textual's own Quit command)."""
+    await pilot.press("ctrl+p")
+    await wait_until(pilot, "the palette opens", lambda: isinstance(app.screen, CommandPalette))
+
+    def first_match() -> str:
+        found = app.screen.query(CommandList)
+        if not found or not found.first().option_count:
+            return ""
+        return str(found.first().get_option_at_index(0).prompt)
+
+    await pilot.press(*"Quit")
+    await wait_until(pilot, "Quit is the first match", lambda: "Quit the application" in first_match())
+    await pilot.press("enter")
+    await wait_until(pilot, "the palette closes", lambda: not isinstance(app.screen, CommandPalette))
 
 
 def body(dialog: QuitDialog | ResumeDialog) -> str:
@@ -191,7 +209,7 @@ async def test_stay_keeps_the_transfer_running(s3_env: Any, s3: Any, new_bucket:
         assert isinstance(app.screen, QuitDialog)
         await pilot.click("#stay")
         assert not isinstance(app.screen, QuitDialog)
-        await app.run_action("quit")  # what the palette's Quit runs
+        await quit_from_palette(pilot, app)
         assert isinstance(app.screen, QuitDialog)
         await pilot.press("s")
         assert app.is_running and app.queue.busy().running == 1
