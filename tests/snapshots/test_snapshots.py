@@ -10,10 +10,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from textual.pilot import Pilot
 
 from tests.snapshots.memory import MemoryHub, sample_buckets
 from tui.locations import Location
 from tui.ui.app import CloudpaneApp
+from tui.ui.resume import Busy, QuitDialog, ResumeDialog
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +30,12 @@ def utc() -> Iterator[None]:
     else:
         os.environ["TZ"] = saved
     time.tzset()
+
+
+@pytest.fixture(autouse=True)
+def empty_journal(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resume journal of this test's own: a row another test left must not add a resume offer to the picture."""
+    monkeypatch.setenv("CLOUDPANE_STATE_DIR", str(tmp_path_factory.mktemp("state")))
 
 
 def make_app() -> CloudpaneApp:
@@ -76,3 +84,29 @@ def test_copy_confirm(snap_compare, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x36"])
 def test_new_bucket(snap_compare, size: tuple[int, int]) -> None:
     assert snap_compare(make_app(), terminal_size=size, press=["tab", "n", "wait:100", *"Bad_Name"])
+
+
+def test_quit_with_transfers(snap_compare) -> None:
+    """q with 2 uploads running and 3 queued: keep resumable / cancel / stay (the focus on Stay)."""
+
+    async def ask(pilot: Pilot[int]) -> None:
+        await pilot.pause()
+        pilot.app.push_screen(QuitDialog(Busy(running=2, queued=3)))
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=ask)
+
+
+def test_resume_offer(snap_compare) -> None:
+    """The start after a kept quit: the unfinished uploads, resume / later / discard (the focus on Resume)."""
+
+    async def offer(pilot: Pilot[int]) -> None:
+        await pilot.pause()
+        lines = [
+            "/home/me/videos/talk.mp4 → s3://photos/talk.mp4  120.0 MiB of 301.5 MiB",
+            "/home/me/backup.tar → s3://archive/2024/backup.tar  8.0 MiB of 1.2 GiB",
+        ]
+        pilot.app.push_screen(ResumeDialog(lines))
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=offer)

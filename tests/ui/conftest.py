@@ -24,6 +24,7 @@ from textual.worker import WorkerState
 from tests.servers import S3Server
 from tui.config import Settings
 from tui.locations import parse_location
+from tui.transfer.copy import Bandwidth
 from tui.ui.app import CloudpaneApp
 from tui.ui.pane import StorePane
 
@@ -51,6 +52,15 @@ def s3_env(moto_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
     return moto_server
 
 
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A resume journal of this test's own: an upload another test kept must not greet this test's app with a
+    resume offer. Two apps of one test share it (quit, then start again)."""
+    path = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("CLOUDPANE_STATE_DIR", str(path))
+    return path
+
+
 @pytest.fixture
 def new_bucket(s3: Any) -> Any:
     """A factory of fresh buckets with unique names (the server is shared by the whole session)."""
@@ -66,7 +76,9 @@ def new_bucket(s3: Any) -> Any:
     return make
 
 
-def make_app(left: str | Path, right: str | Path) -> CloudpaneApp:
+def make_app(
+    left: str | Path, right: str | Path, *, settings: Settings | None = None, bandwidth: Bandwidth | None = None
+) -> CloudpaneApp:
     """An app on two typed locations with default settings (no config file)."""
 
     def loc(where: str | Path) -> Any:
@@ -75,7 +87,7 @@ def make_app(left: str | Path, right: str | Path) -> CloudpaneApp:
             text += "/"
         return parse_location(text)
 
-    app = CloudpaneApp(loc(left), loc(right), settings=Settings())
+    app = CloudpaneApp(loc(left), loc(right), settings=settings or Settings(), bandwidth=bandwidth)
     app.NOTIFICATION_TIMEOUT = NOTIFICATION_TIMEOUT_S  # type: ignore[misc]
     return app
 

@@ -12,7 +12,10 @@
 | Space / Insert | mark                                    |
 | v, p, t        | versions, presign, transfers            |
 | F1 / ?         | help                                    |
-| F10 / q        | quit                                    |
+| F10 / q        | quit (asks first while transfers run)   |
+
+Uploads are journaled (``tui.transfer.journal``): quitting with transfers running asks whether to keep them
+resumable or cancel them, and the next start offers to resume what was kept (``tui.ui.resume``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -39,18 +42,30 @@ from textual.worker import Worker, WorkerState
 
 from tui import __version__
 from tui.config import Settings, load_settings
-from tui.errors import CloudpaneError, one_line
+from tui.errors import CloudpaneError, StoreError, one_line
 from tui.locations import Location, parse_location
 from tui.safety import display_text
 from tui.storage.base import Store
 from tui.storage.hub import StoreHub
 from tui.storage.s3 import S3Store
-from tui.transfer.copy import CopyOptions
+from tui.transfer.copy import Bandwidth, CopyOptions
+from tui.transfer.journal import Journal, JournalUpload
 from tui.transfer.plan import Conflict, Item, Outcome, run_transfer
 from tui.ui.dialogs import ConfirmDialog, HelpScreen, MessageDialog, NewBucket, NewBucketDialog, PromptDialog, plain
 from tui.ui.objects import DownloadVersion, InspectorScreen, PresignScreen, VersionsScreen
 from tui.ui.pane import Row, StorePane
-from tui.ui.transfers import TransferQueue, TransfersScreen
+from tui.ui.resume import (
+    QuitChoice,
+    QuitDialog,
+    ResumeChoice,
+    ResumeDialog,
+    describe,
+    destination,
+    discard,
+    server_state,
+    source,
+)
+from tui.ui.transfers import Transfer, TransferQueue, TransfersScreen
 
 CONFLICT_CHOICES: list[tuple[str, str]] = [
     ("newer", "Only if the source is newer"),
@@ -114,20 +129,45 @@ class CloudpaneApp(App[int]):
         Binding("equals_sign", "compare", "Compare", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("f10,q", "quit", "Quit", key_display="F10/q"),
+        # Textual's Ctrl+C only says how to quit; here it quits (asking first while transfers run)
+        Binding("ctrl+c", "quit", "Quit", show=False),
     ]
 
     def __init__(
-        self, left: Location, right: Location, *, settings: Settings | None = None, hub: StoreHub | None = None
+        self,
+        left: Location,
+        right: Location,
+        *,
+        settings: Settings | None = None,
+        hub: StoreHub | None = None,
+        journal_path: Path | None = None,
+        bandwidth: Bandwidth | None = None,
     ) -> None:
+        """``journal_path``: the resume journal (default: the one in the state directory, shared with the CLI).
+        ``bandwidth``: one byte-rate limit for every transfer of this app (None: unlimited)."""
         super().__init__()
         self.settings = settings or (hub.settings if hub is not None else load_settings())
         self.hub = hub or StoreHub(self.settings)
         self.left_location, self.right_location = left, right
+        self.bandwidth = bandwidth
+        self.journal: Journal | None = None
+        self._journal_error = ""
+        try:
+            self.journal = Journal(journal_path)
+        except StoreError as exc:  # no journal: transfers still work, they are just not resumable
+            self._journal_error = one_line(exc)
         self.queue = TransferQueue(self._copy_options)
+        self.queue.journal = self.journal
         self._active_id = "left"
+        self._quitting = False
 
     def _copy_options(self) -> CopyOptions:
-        return CopyOptions(part_size=self.settings.part_size, concurrency=self.settings.concurrency)
+        return CopyOptions(
+            part_size=self.settings.part_size,
+            concurrency=self.settings.concurrency,
+            bandwidth=self.bandwidth,
+            journal=self.journal,
+        )
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f" cloudpane {__version__}", style="bold"), id="title")
@@ -141,9 +181,140 @@ class CloudpaneApp(App[int]):
         sys.setswitchinterval(0.001)
         self.left.table.focus()
         self.left.add_class("active")
+        if self._journal_error:
+            self.notify(f"Uploads will not be resumable: {self._journal_error}", severity="warning", markup=False)
+        self._offer_resume()
 
     async def on_unmount(self) -> None:
+        # however the app ends: transfers stop (journaled uploads stay resumable) before the journal closes,
+        # so that no part finishes into a closed journal
+        await self._stop_transfers()
+        if self.journal is not None:
+            self.journal.close()
         await self.hub.close()
+
+    # -- quitting and resuming -----------------------------------------------------------------------------
+    def _transfer_workers(self) -> list[Worker[object]]:
+        return [
+            w for w in self.workers if w.group == "transfers" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+        ]
+
+    async def action_quit(self) -> None:
+        """q, F10, Ctrl+C, Ctrl+Q and the palette's Quit: at once when nothing is in flight, else ask."""
+        if self._quitting or isinstance(self.screen, QuitDialog):
+            return
+        busy = self.queue.busy()
+        if not busy.any and not self._transfer_workers():
+            self.exit()
+            return
+        dialog = QuitDialog(busy)
+
+        def refresh_counts() -> None:
+            if dialog.is_attached:
+                dialog.update_busy(self.queue.busy())
+
+        timer = self.set_interval(0.5, refresh_counts)
+
+        def chosen(choice: QuitChoice | None) -> None:
+            timer.stop()
+            if choice is not None:
+                self._quitting = True
+                self.quit_with_transfers(choice)
+
+        self.push_screen(dialog, chosen)
+
+    async def _stop_transfers(self) -> list[Transfer]:
+        """Cancel every transfer (workers first, so that nothing queued starts) and wait until all stopped.
+        Returns the transfers that were running or queued."""
+        active = [t for t in self.queue.items if t.state in ("running", "queued")]
+        workers = self._transfer_workers()
+        for worker in workers:
+            worker.cancel()
+        await self.queue.stop(active)
+        for worker in workers:
+            if worker.state is not WorkerState.PENDING:
+                with suppress(Exception):
+                    await worker.wait()
+        return active
+
+    @work(name="quit", group="quit", exit_on_error=False)
+    async def quit_with_transfers(self, choice: QuitChoice) -> None:
+        """Keep: stop the transfers, their uploads stay journaled on the server; cancel: stop them and abort every
+        upload they had started. Then exit."""
+        self.notify("Stopping transfers…", markup=False)
+        stopped = await self._stop_transfers()
+        if choice == "cancel":
+            failed = await self.queue.discard(stopped)
+            if failed:
+                # nothing silent: the app stays so that the user sees what is left on the server
+                self._quitting = False
+                lines = "\n".join(f"{display_text(what)}: {why}" for what, why in failed)
+                self.push_screen(
+                    MessageDialog(
+                        "Some uploads could not be aborted",
+                        Text(lines + "\n\nThey stay in the journal: quit again, or `cloudpane transfers --abort`."),
+                        error=True,
+                    )
+                )
+                return
+        self.exit()
+
+    @work(name="resume offer", group="journal", exit_on_error=False)
+    async def _offer_resume(self) -> None:
+        """The journal's unfinished uploads, checked with their servers, offered once at start."""
+        journal = self.journal
+        if journal is None:
+            return
+        try:
+            rows = journal.unfinished()
+        except StoreError as exc:
+            self.notify(one_line(exc), title="Transfer journal", severity="warning", markup=False)
+            return
+        uploads: list[JournalUpload] = []
+        lines: list[str] = []
+        for u in rows:
+            state = await server_state(self.hub, u)
+            if state == "completed":
+                journal.finish(u)  # it completed as the app quit; nothing to resume
+                continue
+            uploads.append(u)
+            line = describe(u, journal)
+            lines.append(line + ("  (no longer on the server: starts again)" if state == "gone" else ""))
+        if not uploads:
+            return
+
+        def chosen(choice: ResumeChoice | None) -> None:
+            if choice == "resume":
+                self.resume_uploads(uploads)
+            elif choice == "discard":
+                self.discard_uploads(uploads)
+
+        self.push_screen(ResumeDialog(lines), chosen)
+
+    def resume_uploads(self, uploads: list[JournalUpload]) -> None:
+        """Re-submit each kept upload as the same copy: the engine finds its journal row and sends what is missing."""
+        for u in uploads:
+            path = Path(u.source)
+            if not path.is_file():
+                self.notify(
+                    display_text(f"{u.source}: the source file is gone; discard the upload with `cloudpane transfers"
+                                 " --abort`"),
+                    title="Cannot resume",
+                    severity="error",
+                    markup=False,
+                )  # fmt: skip
+                continue
+            self.run_transfer([source(u)], destination(u), move=False, conflict="refuse-newer", recursive=False,
+                              resumed=u)  # fmt: skip
+
+    @work(name="discard uploads", group="journal", exit_on_error=False)
+    async def discard_uploads(self, uploads: list[JournalUpload]) -> None:
+        assert self.journal is not None
+        failed = await discard(self.hub, self.journal, uploads)
+        for what, why in failed:
+            self.notify(f"{what}: {why}", title="Could not abort", severity="error", markup=False)
+        done = len(uploads) - len(failed)
+        self.notify(f"Discarded {done} unfinished upload(s)", markup=False)
 
     # -- panes ---------------------------------------------------------------------------------------------
     @property
@@ -277,12 +448,35 @@ class CloudpaneApp(App[int]):
         self.push_screen(ConfirmDialog(f"{verb}", body, confirm=verb, choices=CONFLICT_CHOICES), go)
 
     @work(name="transfer", group="transfers", exit_on_error=False)
-    async def run_transfer(self, sources: list[Location], dst: Location, *, move: bool, conflict: Conflict) -> None:
+    async def run_transfer(
+        self,
+        sources: list[Location],
+        dst: Location,
+        *,
+        move: bool,
+        conflict: Conflict,
+        recursive: bool = True,
+        resumed: JournalUpload | None = None,
+    ) -> None:
+        """``resumed``: the journal row this copy continues; if the engine could not use it (the source changed
+        since, the server forgot the upload), it is aborted and forgotten once the copy is done."""
         outcome = Outcome(tracker=self.queue)
         try:
-            await run_transfer(self.hub, sources, dst, recursive=True, move=move, conflict=conflict, outcome=outcome)
+            await run_transfer(
+                self.hub,
+                sources,
+                dst,
+                recursive=recursive,
+                move=move,
+                conflict=conflict,
+                outcome=outcome,
+                options=self._copy_options(),
+            )
         except CloudpaneError as exc:
             self.notify(one_line(exc), title="Transfer failed", severity="error", markup=False)
+        if resumed is not None and self.journal is not None and outcome.done and not outcome.failures:
+            stale = [u for u in self.journal.unfinished() if (u.id, u.upload_id) == (resumed.id, resumed.upload_id)]
+            await discard(self.hub, self.journal, stale)
         queued = {t.item.src_label for t in self.queue.items}
         for what, error in outcome.failures:
             if what not in queued:  # failed before it became a queued item (a vanished folder, say)

@@ -203,7 +203,7 @@ KEYS = [
     ("=", "", "compare panes: backup plan, then run it"),
     ("r", "", "refresh"),
     ("F1", "?", "this help"),
-    ("F10", "q", "quit"),
+    ("F10", "q", "quit (asks first while transfers run)"),
     ("Ctrl+P", "", "command palette: every action"),
 ]
 

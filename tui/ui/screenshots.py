@@ -110,6 +110,29 @@ async def compare(pilot: Pilot[int]) -> None:
     await _settle(pilot)
 
 
+async def quit_dialog(pilot: Pilot[int]) -> None:
+    """q while a 48 MiB upload runs (the app is slowed by a bandwidth limit for this scene)."""
+    from tui.ui.app import CloudpaneApp
+
+    app = pilot.app
+    assert isinstance(app, CloudpaneApp) and app.left_location.path is not None
+    (app.left_location.path / "video.mp4").write_bytes(os.urandom(48 * 1024 * 1024))
+    await pilot.press("tab")
+    await _into(pilot, "demo-scratch")
+    await pilot.press("tab", "r")
+    await _cursor(pilot, "video.mp4")
+    await pilot.press("c")
+    await _settle(pilot)
+    await pilot.press("enter")
+    for _ in range(500):
+        if app.queue.busy().running:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause(1.0)
+    await pilot.press("q")
+    await pilot.pause(0.3)
+
+
 async def help_screen(pilot: Pilot[int]) -> None:
     await _settle(pilot)
     await pilot.press("f1")
@@ -126,13 +149,19 @@ SCENES: list[tuple[str, tuple[int, int], Scene]] = [
     ("new-bucket", (100, 30), new_bucket),
     ("compare", (100, 30), compare),
     ("help", (80, 24), help_screen),
+    ("quit", (100, 30), quit_dialog),
 ]
+
+#: scenes whose transfers must still run when the picture is taken: bytes per second
+SLOW = {"quit": 4 * 1024 * 1024}
 
 
 async def _shoot(out: Path, name: str, size: tuple[int, int], scene: Scene, left: str) -> None:
+    from tui.transfer.copy import Bandwidth
     from tui.ui.app import CloudpaneApp
 
-    app = CloudpaneApp(parse_location(left), parse_location("s3://"))
+    rate = SLOW.get(name)
+    app = CloudpaneApp(parse_location(left), parse_location("s3://"), bandwidth=Bandwidth(rate) if rate else None)
     async with app.run_test(size=size) as pilot:
         await _settle(pilot)
         await scene(pilot)
@@ -154,6 +183,8 @@ def main(argv: list[str]) -> int:
             server.seed()
             # a stable path in the pictures: the sample lives in <tmp>/demo
             local = make_local_sample(Path(tmp) / name / "demo")
+            # a resume journal per scene: an upload one scene leaves must not greet the next with a resume offer
+            os.environ["CLOUDPANE_STATE_DIR"] = str(Path(tmp) / name / "state")
             asyncio.run(_shoot(out, name, size, scene, str(local) + "/"))
             print(f"wrote {out / (name + '.svg')}")
     return 0

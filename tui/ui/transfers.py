@@ -24,7 +24,9 @@ from tui.errors import CloudpaneError, one_line
 from tui.safety import display_text
 from tui.storage.base import PutResult
 from tui.transfer.copy import CopyOptions, copy_object
+from tui.transfer.journal import Journal
 from tui.transfer.plan import Item
+from tui.ui.resume import Busy, abort_upload, rows_for
 
 
 def _tail(label: str, width: int = 52) -> str:
@@ -72,6 +74,9 @@ class TransferQueue:
         self._by_item: dict[int, Transfer] = {}
         self._options = options
         self.on_change: Callable[[], None] | None = None
+        #: the resume journal the copies write to: a cancelled upload must be aborted through it (the engine
+        #: keeps a journaled upload on cancellation, for resume)
+        self.journal: Journal | None = None
 
     # -- Tracker -------------------------------------------------------------------------------------------
     def queued(self, item: Item) -> None:
@@ -120,11 +125,41 @@ class TransferQueue:
         active = [t for t in self.items if t.state in ("running", "done", "queued")]
         return sum(t.done for t in active), sum(t.size for t in active)
 
+    def busy(self) -> Busy:
+        counts = self.counts()
+        return Busy(running=counts.get("running", 0), queued=counts.get("queued", 0))
+
     def cancel(self, t: Transfer) -> bool:
         if t.task is not None and not t.task.done():
             t.task.cancel()
             return True
         return False
+
+    async def stop(self, transfers: list[Transfer]) -> None:
+        """Cancel these transfers' tasks and wait until each has stopped (its finished parts are journaled)."""
+        tasks = [t.task for t in transfers if t.task is not None and not t.task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def discard(self, transfers: list[Transfer]) -> list[tuple[str, str]]:
+        """Abort on the server, and forget, the journaled uploads of these (stopped) transfers.
+        Returns (what, why) for each upload that could not be aborted."""
+        failed: list[tuple[str, str]] = []
+        if self.journal is None:
+            return failed
+        for t in transfers:
+            for upload in rows_for(self.journal, t.item):
+                try:
+                    await abort_upload(t.item.dst, upload, self.journal)
+                except CloudpaneError as exc:
+                    failed.append((t.item.dst_label, one_line(exc)))
+        return failed
+
+    async def cancel_and_discard(self, t: Transfer) -> list[tuple[str, str]]:
+        """Cancel one transfer for good: stop it, then abort its upload (nothing left on the server)."""
+        await self.stop([t])
+        return await self.discard([t])
 
     async def retry(self, t: Transfer) -> None:
         """Run one failed or cancelled item again, on its own."""
@@ -229,8 +264,15 @@ class TransfersScreen(ModalScreen[None]):
 
     def action_cancel_item(self) -> None:
         t = self._current()
-        if t is not None and self.queue.cancel(t):
-            self.app.notify("Cancelling…", markup=False)
+        if t is None or t.task is None or t.task.done():
+            return
+        self.app.notify("Cancelling…", markup=False)
+
+        async def cancel() -> None:
+            for what, why in await self.queue.cancel_and_discard(t):
+                self.app.notify(f"{_tail(what)}: {why}", title="Abort failed", severity="error", markup=False)
+
+        self.app.run_worker(cancel(), name="cancel transfer", group="cancel", exit_on_error=False)
 
     def action_retry_item(self) -> None:
         t = self._current()
