@@ -546,13 +546,19 @@ def _server_uploads(
                 store = await hub.store(loc)
                 if not isinstance(store, ListsUploads):
                     raise UsageError(f"{display_text(str(loc))}: this store has no multipart uploads to list")
+                timed = store.features.upload_times
+                if cutoff is not None and not timed:
+                    raise UsageError(
+                        f"{display_text(str(loc))}: this server does not say when uploads started; "
+                        "--older-than cannot be used with it"
+                    )
                 shown = 0
                 for u in await store.list_uploads(hub.key(loc)):
                     if cutoff is not None and (u.initiated is None or u.initiated > cutoff):
                         continue
                     shown += 1
                     label = display_text(str(_with_key(loc, u.key)))
-                    line = f"{_stamp(u.initiated)} {label} {display_text(u.upload_id)}"
+                    line = f"{_stamp(u.initiated if timed else None)} {label} {display_text(u.upload_id)}"
                     if not abort:
                         click.echo(line)
                         continue

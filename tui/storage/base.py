@@ -48,6 +48,8 @@ class Features:
     #: the ETag a single PUT or an UploadPart returns is the MD5 of the bytes stored (unless that response says
     #: SSE-KMS or SSE-C): the engine compares it with the Content-MD5 it sent
     etag_is_md5: bool = False
+    #: ListMultipartUploads reports when each upload started (moto answers one fixed date in 2010: measured)
+    upload_times: bool = True
 
 
 def utf8_key(key: str) -> bytes:

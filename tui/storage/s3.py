@@ -83,8 +83,9 @@ LIMITED_S3 = replace(
     key_is_path=True,
     copy_replaces_metadata=False,
 )
-#: moto's server (tests, the demo) is a full S3 that does not check Content-MD5 (measured)
-MOTO_S3 = replace(FULL_S3, checks_md5=False)
+#: moto's server (tests, the demo) is a full S3 that does not check Content-MD5 and reports every multipart upload
+#: as initiated on 2010-11-10 (measured)
+MOTO_S3 = replace(FULL_S3, checks_md5=False, upload_times=False)
 
 _NOT_FOUND = {"NoSuchBucket", "NoSuchKey", "NoSuchVersion", "NoSuchUpload", "NotFound", "404"}
 _AUTH = {

@@ -527,8 +527,8 @@ async def _abort_strays(journal: Journal, dst: Store, intent: JournalUpload, *, 
     for upload in await dst.list_uploads(intent.key):
         if upload.key != intent.key or upload.upload_id in known:
             continue
-        if upload.initiated is not None and upload.initiated < since:
-            continue
+        if dst.features.upload_times and upload.initiated is not None and upload.initiated < since:
+            continue  # older than the intent: not its doing (without times, every unjournaled one of the key is)
         await dst.abort_upload(upload.key, upload.upload_id)
 
 
