@@ -74,7 +74,7 @@ async def test_the_summary_line_counts_retries(
     (tmp_path / "big.bin").write_bytes(data)
     rule = fault_proxy.add_rule(op="UploadPart", part=2, action="status", status=503, code="SlowDown", times=6)
     env = cli_env(moto_server, fault_proxy.url, state)
-    code, out, err = await run(env, tmp_path, "cp", "big.bin", f"s3://{bucket}/big.bin")
+    code, _out, err = await run(env, tmp_path, "cp", "big.bin", f"s3://{bucket}/big.bin")
     assert code == 0, err
     assert rule.fired == 6
     last = err.splitlines()[-1]
