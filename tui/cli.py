@@ -508,7 +508,9 @@ def transfers(abort: bool, server: str | None, older_than: str | None) -> None:
                             # that key started since, not journaled, are the orphans
                             if not isinstance(store, ListsUploads):
                                 raise UsageError(f"{display_text(where)}: this store cannot list its uploads")
-                            await resolve_dead_intents(journal, store, [u])
+                            if not await resolve_dead_intents(journal, store, [u]):
+                                click.echo("in use, not aborted: " + line)
+                                continue
                         elif isinstance(store, ResumableStore):
                             await store.resume_writer(u.key, u.upload_id).abort()
                     except CloudpaneError as exc:
@@ -558,7 +560,7 @@ def _server_uploads(
                         continue
                     shown += 1
                     label = display_text(str(_with_key(loc, u.key)))
-                    line = f"{_stamp(u.initiated if timed else None)} {label} {display_text(u.upload_id)}"
+                    line = (f"{_stamp(u.initiated)} " if timed else "") + f"{label} {display_text(u.upload_id)}"
                     if not abort:
                         click.echo(line)
                         continue

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +36,7 @@ from tui.errors import SourceChangedError
 from tui.storage.base import ChecksumMismatchError
 from tui.storage.s3 import S3Remote
 from tui.transfer.copy import CopyOptions, copy_object
-from tui.transfer.journal import Journal
+from tui.transfer.journal import Journal, owner_token
 from tui.transfer.retry import RetryCounter, RetryPolicy
 
 MiB = 1024 * 1024
@@ -123,3 +126,45 @@ async def test_a_file_edited_during_its_upload_fails_and_leaves_nothing(
     assert str(caught.value) == f"{path}: source changed during upload"
     assert remote_keys(s3, bucket) == []
     assert pending_uploads(s3, bucket) == []
+
+
+async def test_an_intent_is_resolved_only_when_no_live_process_is_starting_that_key(
+    proxied_remote: S3Remote, bucket: str, s3: Any, tmp_path: Path
+) -> None:
+    """A dead process's intent and an upload nobody journaled: the next upload to that key aborts the orphan,
+    but not while another live process has an intent there (that upload may be the live one's, not journaled
+    yet)."""
+    data = payload(43)
+    src = source_file(tmp_path, data)
+    store = proxied_remote.store(bucket)
+    path = tmp_path / "journal.sqlite3"
+    orphan = s3.create_multipart_upload(Bucket=bucket, Key=KEY)["UploadId"]
+    ident = {"remote": proxied_remote.name, "endpoint": "", "bucket": bucket, "key": KEY, "source": "/x", "size": 1}
+    live = await asyncio.create_subprocess_exec(sys.executable, "-c", "import time; time.sleep(60)")
+    try:
+        with Journal(path) as setup:
+            dead = setup.intend(**ident, mtime_ns=1, part_size=PART)
+            starting = setup.intend(**ident, mtime_ns=2, part_size=PART)
+        with sqlite3.connect(path) as raw:
+            raw.execute("UPDATE uploads SET owner = ? WHERE id = ?", (f"{dead_pid()}:", dead.id))
+            raw.execute("UPDATE uploads SET owner = ? WHERE id = ?", (owner_token(live.pid), starting.id))
+        with Journal(path) as journal:
+            async with asyncio.timeout(TIMEOUT_S):
+                await copy_object(src, "src.bin", store, KEY, options=replace(SERIAL, journal=journal))
+            assert orphan in {u for _, u in pending_uploads(s3, bucket)}, "aborted under a live process's intent"
+            assert {u.id for u in journal.unfinished()} == {dead.id, starting.id}
+    finally:
+        live.kill()
+        await live.wait()
+    with Journal(path) as journal:
+        async with asyncio.timeout(TIMEOUT_S):
+            await copy_object(src, "src.bin", store, KEY, options=replace(SERIAL, journal=journal))
+        assert journal.unfinished() == []
+    assert pending_uploads(s3, bucket) == []
+    assert remote_sha256(s3, bucket, KEY) == sha256(data)
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid

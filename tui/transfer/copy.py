@@ -519,9 +519,13 @@ async def _open_or_resume(
 
 
 async def _abort_strays(journal: Journal, dst: Store, intent: JournalUpload, *, exclude: set[str]) -> None:
-    """Abort the server's uploads of the intent's key that started after it and that nobody journaled."""
+    """Abort the server's uploads of the intent's key that started after it and that nobody journaled. Not while
+    another live process has an intent for that key: its new upload may not be journaled yet (StoreError)."""
     if not isinstance(dst, ListsUploads):
         raise StoreError("this store cannot list its uploads")
+    others = journal.live_intents(remote=intent.remote, bucket=intent.bucket, key=intent.key)
+    if any(other.id != intent.id for other in others):
+        raise StoreError(f"{display_text(intent.key)}: another upload of this key is starting; try again later")
     known = journal.upload_ids() | exclude
     since = intent.created - INTENT_SLACK
     for upload in await dst.list_uploads(intent.key):
@@ -550,15 +554,14 @@ async def resolve_dead_intents(journal: Journal, dst: Store, intents: list[Journ
     if not isinstance(dst, ListsUploads):
         return 0
     resolved = 0
-    by_key: dict[str, list[JournalUpload]] = {}
     for intent in intents:
-        by_key.setdefault(intent.key, []).append(intent)
-    for rows in by_key.values():
-        if any(owner_alive(i.owner) for i in rows):
+        if owner_alive(intent.owner):
             continue
-        for intent in rows:
+        try:
             await _resolve_intent(journal, dst, intent, exclude=set())
-            resolved += 1
+        except StoreError:
+            continue  # another process is starting an upload of that key: later
+        resolved += 1
     return resolved
 
 

@@ -475,6 +475,24 @@ class Journal:
             and key in (None, u.key)
         ]
 
+    def live_intents(self, *, remote: str, bucket: str, key: str) -> list[JournalUpload]:
+        """Intents for this destination whose owner still runs (this process included): their upload may be on
+        the server already, not yet journaled."""
+        with self._lock:
+            try:
+                rows = (
+                    self._connection()
+                    .execute(
+                        f"SELECT {_COLUMNS} FROM uploads WHERE upload_id IS NULL AND remote = ? AND bucket = ?"
+                        " AND key = ? ORDER BY id",
+                        (remote, bucket, key),
+                    )
+                    .fetchall()
+                )
+            except sqlite3.Error as exc:
+                raise self._fail(exc) from exc
+        return [u for u in map(_upload, rows) if owner_alive(u.owner)]
+
     def upload_ids(self) -> set[str]:
         """Every upload id in the journal (whoever owns it)."""
         with self._lock:
