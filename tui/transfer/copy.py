@@ -30,6 +30,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import stat as stat_mod
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -567,7 +568,7 @@ async def resolve_dead_intents(journal: Journal, dst: Store, intents: list[Journ
 
 def _local_path(src: Store, key: str, info: ObjectInfo) -> Path | None:
     """The local file behind ``key``, when the source is one (not for folders or other stores)."""
-    if info.mode is None or not isinstance(src, LocalSource):
+    if info.mode is None or not stat_mod.S_ISREG(info.mode) or not isinstance(src, LocalSource):
         return None
     return Path(os.path.abspath(src.read_path(key)))
 
