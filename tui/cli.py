@@ -336,6 +336,7 @@ def _transfer(
     from tui.transfer.copy import Bandwidth, CopyOptions
     from tui.transfer.journal import Journal
     from tui.transfer.plan import run_transfer
+    from tui.transfer.retry import RetryCounter, RetryPolicy
 
     srcs = [_parse(s) for s in sources]
     dst = _parse(destination)
@@ -346,11 +347,16 @@ def _transfer(
         _fail(UsageError(f"--bwlimit {display_text(bwlimit or '')}: {exc}"))
     bar = ProgressLine() if sys.stderr.isatty() else None
     outcome = Outcome(on_done=_echo_done, on_fail=_echo_fail, tracker=bar)
+    retries = RetryCounter()
 
     async def run() -> None:
         journal = Journal()
         options = CopyOptions(
-            part_size=settings.part_size, concurrency=settings.concurrency, bandwidth=bandwidth, journal=journal
+            part_size=settings.part_size,
+            concurrency=settings.concurrency,
+            bandwidth=bandwidth,
+            journal=journal,
+            retry=RetryPolicy(counter=retries),
         )
         try:
             async with StoreHub(settings) as hub:
@@ -378,6 +384,8 @@ def _transfer(
         summary += f", {outcome.skipped} skipped"
     if outcome.failures:
         summary += f", {len(outcome.failures)} failed"
+    if retries.count:
+        summary += f", {retries.count} {'retry' if retries.count == 1 else 'retries'}"
     _err(summary)
     raise SystemExit(outcome.exit_code())
 
@@ -449,14 +457,31 @@ class ProgressLine:
 
 
 @main.command()
-@click.option("--abort", "abort", is_flag=True, help="Abort every unfinished upload on its server and forget it.")
-def transfers(abort: bool) -> None:
-    """List unfinished (resumable) multipart uploads; rerun the same cp to resume one."""
+@click.option("--abort", "abort", is_flag=True, help="Abort the uploads listed (on their server) and forget them.")
+@click.option(
+    "--server",
+    "server",
+    metavar="LOCATION",
+    help="List the server's unfinished multipart uploads under LOCATION (s3://bucket/prefix), journaled or not.",
+)
+@click.option("--older-than", "older_than", metavar="AGE", help="With --server: only uploads started before AGE ago.")
+def transfers(abort: bool, server: str | None, older_than: str | None) -> None:
+    """List unfinished (resumable) multipart uploads; rerun the same cp to resume one.
+
+    Without --server: the uploads in this machine's resume journal. With --server: every unfinished multipart
+    upload on the server under LOCATION (orphans of other tools or killed runs included)."""
     from tui.locations import Location as Loc
-    from tui.transfer.journal import Journal
+    from tui.storage.base import ListsUploads, ResumableStore
+    from tui.transfer.copy import resolve_dead_intents
+    from tui.transfer.journal import Journal, owner_alive
 
     settings = _settings()
     outcome = Outcome(on_fail=_echo_fail)
+    if older_than is not None and server is None:
+        _fail(UsageError("--older-than goes with --server"))
+    if server is not None:
+        _server_uploads(_parse(server), settings, outcome, abort=abort, older_than=older_than)
+        raise SystemExit(outcome.exit_code())
 
     async def run() -> None:
         journal = Journal()
@@ -474,15 +499,30 @@ def transfers(abort: bool) -> None:
                         f"{u.created:%Y-%m-%d %H:%M} {display_text(u.source)} -> {display_text(where)} "
                         f"{humanize.naturalsize(done, binary=True)} of {humanize.naturalsize(u.size, binary=True)}"
                     )
+                    busy = owner_alive(u.owner)
+                    if u.upload_id is None:
+                        line += " (starting" + (")" if busy else "; the process was killed)")
+                    elif busy:
+                        line += f" (in progress, process {u.owner.partition(':')[0]})"
                     if not abort:
                         click.echo(line)
+                        continue
+                    if busy:
+                        click.echo("in use, not aborted: " + line)
                         continue
                     loc = Loc("s3", remote=None if u.remote == "s3" else u.remote, bucket=u.bucket, key=u.key)
                     try:
                         store = await hub.store(loc)
-                        writer = getattr(store, "resume_writer", None)
-                        if callable(writer):
-                            await writer(u.key, u.upload_id).abort()
+                        if u.upload_id is None:
+                            # killed between the intent and CreateMultipartUpload's answer: the server's uploads of
+                            # that key started since, not journaled, are the orphans
+                            if not isinstance(store, ListsUploads):
+                                raise UsageError(f"{display_text(where)}: this store cannot list its uploads")
+                            if not await resolve_dead_intents(journal, store, [u]):
+                                click.echo("in use, not aborted: " + line)
+                                continue
+                        elif isinstance(store, ResumableStore):
+                            await store.resume_writer(u.key, u.upload_id).abort()
                     except CloudpaneError as exc:
                         outcome.fail(where, exc)
                         continue
@@ -494,6 +534,69 @@ def transfers(abort: bool) -> None:
 
     _run(run)
     raise SystemExit(outcome.exit_code())
+
+
+def _server_uploads(
+    loc: Location, settings: Settings, outcome: Outcome, *, abort: bool, older_than: str | None
+) -> None:
+    """``transfers --server``: the server's own list of unfinished multipart uploads under a location."""
+    from datetime import UTC
+
+    from tui.storage.base import ListsUploads
+    from tui.transfer.journal import Journal, owner_alive
+
+    async def run() -> None:
+        if loc.kind == "local" or loc.bucket is None:
+            raise UsageError(
+                f"--server takes a bucket or a prefix like s3://bucket/prefix, not {display_text(loc.raw)}"
+            )
+        cutoff = datetime.now(UTC) - parse_duration(older_than) if older_than else None
+        with Journal() as journal:
+            # uploads a live process of ours is still sending are not orphans
+            busy = {u.upload_id for u in journal.unfinished() if u.upload_id and owner_alive(u.owner)}
+            async with StoreHub(settings) as hub:
+                store = await hub.store(loc)
+                if not isinstance(store, ListsUploads):
+                    raise UsageError(f"{display_text(str(loc))}: this store has no multipart uploads to list")
+                timed = store.features.upload_times
+                if cutoff is not None and not timed:
+                    raise UsageError(
+                        f"{display_text(str(loc))}: this server does not say when uploads started; "
+                        "--older-than cannot be used with it"
+                    )
+                shown = 0
+                for u in await store.list_uploads(hub.key(loc)):
+                    if cutoff is not None and (u.initiated is None or u.initiated > cutoff):
+                        continue
+                    shown += 1
+                    label = display_text(str(_with_key(loc, u.key)))
+                    line = (f"{_stamp(u.initiated)} " if timed else "") + f"{label} {display_text(u.upload_id)}"
+                    if not abort:
+                        click.echo(line)
+                        continue
+                    if u.upload_id in busy:
+                        click.echo("in use, not aborted: " + line)
+                        continue
+                    try:
+                        await store.abort_upload(u.key, u.upload_id)
+                    except CloudpaneError as exc:
+                        outcome.fail(label, exc)
+                        continue
+                    outcome.done += 1
+                    click.echo("aborted: " + line)
+                    for row in journal.unfinished():
+                        if row.upload_id == u.upload_id:
+                            journal.finish(row)
+                if shown == 0:
+                    click.echo("no unfinished uploads")
+
+    _run(run)
+
+
+def _with_key(loc: Location, key: str) -> Location:
+    from dataclasses import replace
+
+    return replace(loc, key=key)
 
 
 @main.command()

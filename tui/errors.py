@@ -69,6 +69,8 @@ class TransientError(CloudpaneError):
     """Throttling, a 5xx, a reset or a truncated body: worth another try."""
 
     retryable = True
+    #: seconds the server asked us to wait (its ``Retry-After`` header), when it said
+    retry_after: float | None = None
 
 
 class StoreError(CloudpaneError):

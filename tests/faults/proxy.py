@@ -15,7 +15,11 @@ Faults are rules added by the test (:meth:`FaultProxy.add_rule`); the first rule
   body (default: half), then close the connection;
 * ``kill_after_bytes``: once ``after_bytes`` bytes of upload bodies (UploadPart, PutObject) have come in, every
   request, those in flight included, is reset (a process killed mid-upload) until :meth:`FaultProxy.clear_rules`;
-* ``hook``: call ``hook(record)`` (sync or async) before forwarding, e.g. to replace the object under a download.
+* ``hook``: call ``hook(record)`` (sync or async) before forwarding, e.g. to replace the object under a download;
+* ``corrupt``: forward, flipping one bit of the request body at byte ``after_bytes`` (default: the middle), as a
+  bad NIC or a buggy middlebox would: a server that ignores Content-MD5 (moto) stores the damaged bytes;
+* ``hold``: forward, then call ``hook(record)`` (sync or async) once the server has answered and before the answer
+  goes back to the client, e.g. to kill the client right after CreateMultipartUpload took effect.
 """
 
 from __future__ import annotations
@@ -44,10 +48,12 @@ CHUNK = 64 * 1024
 #: operations whose request body is object data: what ``upload_bytes`` and ``kill_after_bytes`` count
 UPLOAD_OPS = frozenset({"UploadPart", "PutObject"})
 
-Action = Literal["status", "reset", "truncate", "kill_after_bytes", "hook"]
+Action = Literal["status", "reset", "truncate", "kill_after_bytes", "hook", "corrupt", "hold"]
 Hook = Callable[["RequestRecord"], "Awaitable[None] | None"]
 
-_ACTIONS = ("status", "reset", "truncate", "kill_after_bytes", "hook")
+_ACTIONS = ("status", "reset", "truncate", "kill_after_bytes", "hook", "corrupt", "hold")
+#: the actions that forward the request (changing it or its answer)
+_FORWARDING = ("truncate", "corrupt", "hold")
 _HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -354,8 +360,8 @@ class FaultProxy:
             raise ValueError(f"unknown action {action!r}")
         if action == "kill_after_bytes" and after_bytes is None:
             raise ValueError("kill_after_bytes needs after_bytes")
-        if action == "hook" and hook is None:
-            raise ValueError("a hook rule needs hook=")
+        if action in ("hook", "hold") and hook is None:
+            raise ValueError(f"a {action} rule needs hook=")
         ops = op if op is None or isinstance(op, str) else tuple(op)
         rule = Rule(
             action=action,
@@ -500,11 +506,11 @@ class FaultProxy:
             await self._drain(request, rec, limit)
             _reset(request)
             raise _Dropped
-        return await self._forward(request, rec, rule)  # truncate
+        return await self._forward(request, rec, rule)  # truncate, corrupt, hold
 
     def _pick(self, rec: RequestRecord) -> Rule | None:
         for rule in self.rules:
-            if rule.action in ("status", "reset", "truncate") and rule.armed and rule.matches(rec):
+            if rule.action in ("status", "reset", *_FORWARDING) and rule.armed and rule.matches(rec):
                 rule.fired += 1  # reserved now: concurrent requests cannot both take the last one
                 return rule
         return None
@@ -545,14 +551,21 @@ class FaultProxy:
                 rec.bytes_in += len(chunk)
                 self._note_upload(rec, len(chunk))
 
-    async def _body(self, request: web.Request, rec: RequestRecord, abort: asyncio.Future[str]) -> AsyncIterator[bytes]:
-        """The request body, streamed from the client to the upstream request."""
+    async def _body(
+        self, request: web.Request, rec: RequestRecord, abort: asyncio.Future[str], flip_at: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """The request body, streamed from the client to the upstream request (one bit flipped at ``flip_at``)."""
         reason: str | None = None
         try:
             while True:
                 chunk = await request.content.read(CHUNK)
                 if not chunk:
                     break
+                if flip_at is not None and rec.bytes_in <= flip_at < rec.bytes_in + len(chunk):
+                    damaged = bytearray(chunk)
+                    damaged[flip_at - rec.bytes_in] ^= 0x01
+                    chunk = bytes(damaged)
+                    rec.fault = "corrupt"
                 rec.bytes_in += len(chunk)
                 allowed = self._note_upload(rec, len(chunk))
                 if allowed:
@@ -572,10 +585,13 @@ class FaultProxy:
         # never finish a short body: the handler cancels the upstream request, so the server never sees it whole
         await asyncio.Event().wait()
 
-    async def _forward(self, request: web.Request, rec: RequestRecord, truncate: Rule | None) -> web.StreamResponse:
+    async def _forward(self, request: web.Request, rec: RequestRecord, rule: Rule | None) -> web.StreamResponse:
         abort: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        body = self._body(request, rec, abort) if request.body_exists else None
-        exchange = asyncio.create_task(self._exchange(request, rec, body, truncate))
+        flip_at: int | None = None
+        if rule is not None and rule.action == "corrupt":
+            flip_at = rule.after_bytes if rule.after_bytes is not None else (rec.content_length or 0) // 2
+        body = self._body(request, rec, abort, flip_at) if request.body_exists else None
+        exchange = asyncio.create_task(self._exchange(request, rec, body, rule))
         killed = asyncio.create_task(self.killed.wait())
         try:
             done, _ = await asyncio.wait({exchange, abort, killed}, return_when=asyncio.FIRST_COMPLETED)
@@ -597,8 +613,9 @@ class FaultProxy:
         request: web.Request,
         rec: RequestRecord,
         body: AsyncIterator[bytes] | None,
-        truncate: Rule | None,
+        rule: Rule | None,
     ) -> web.StreamResponse:
+        truncate = rule if rule is not None and rule.action == "truncate" else None
         assert self._session is not None
         headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP)
         url = URL(self.upstream + request.raw_path, encoded=True)
@@ -611,6 +628,12 @@ class FaultProxy:
             skip_auto_headers=_SKIP_AUTO_HEADERS,
         ) as up:
             rec.upstream_status = up.status
+            if rule is not None and rule.action == "hold":
+                assert rule.hook is not None
+                rec.fault = "hold"
+                held = rule.hook(rec)
+                if inspect.isawaitable(held):
+                    await held
             out = CIMultiDict((k, v) for k, v in up.headers.items() if k.lower() not in _HOP_BY_HOP)
             resp = web.StreamResponse(status=up.status, reason=up.reason, headers=out)
             cut: int | None = None

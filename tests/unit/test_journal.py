@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,7 +16,16 @@ from typing import Any
 import pytest
 
 from tui.errors import StoreError, one_line
-from tui.transfer.journal import FILE_NAME, SCHEMA_VERSION, Journal, JournalUpload, default_path, safe_endpoint
+from tui.transfer.journal import (
+    FILE_NAME,
+    SCHEMA_VERSION,
+    Journal,
+    JournalUpload,
+    default_path,
+    owner_alive,
+    owner_token,
+    safe_endpoint,
+)
 
 MiB = 1024 * 1024
 SOURCE = "/data/big.iso"
@@ -36,7 +48,10 @@ def _identity(**overrides: Any) -> dict[str, Any]:
 def _start(
     journal: Journal, upload_id: str = "UPLOAD-1", endpoint: str = "http://127.0.0.1:9000", **overrides: Any
 ) -> JournalUpload:
-    return journal.start(endpoint=endpoint, upload_id=upload_id, **_identity(**overrides))
+    """A started upload, then released (as a run that was interrupted leaves it): ``find`` may hand it out."""
+    upload = journal.start(endpoint=endpoint, upload_id=upload_id, **_identity(**overrides))
+    journal.release(upload)
+    return upload
 
 
 @pytest.fixture
@@ -106,18 +121,18 @@ def test_changed_source_keeps_the_old_upload(journal: Journal) -> None:
     assert journal.parts(new) == {}
 
 
-def test_start_replaces_the_same_upload(journal: Journal) -> None:
+def test_same_source_twice_is_two_uploads(journal: Journal) -> None:
+    """Two uploads of one file to one key (two processes) are two rows: neither overwrites the other's."""
     old = _start(journal, upload_id="OLD", endpoint="http://a:1")
     journal.part_done(old, 1, "e1", 8 * MiB)
     new = _start(journal, upload_id="NEW", endpoint="http://b:2")
-    assert [u.upload_id for u in journal.unfinished()] == ["NEW"]
+    assert [u.upload_id for u in journal.unfinished()] == ["OLD", "NEW"]
+    assert journal.parts(old) == {1: ("e1", 8 * MiB)}
+    assert journal.parts(new) == {}
+    # find claims the oldest free one, then the next; then none is left to claim
+    assert journal.find(**_identity()) == old
     assert journal.find(**_identity()) == new
-    assert new.endpoint == "http://b:2"
-    assert journal.parts(new) == {}
-    # a stale handle on the replaced upload neither reads nor writes the new one's parts, nor deletes it
-    journal.part_done(old, 2, "stale", 8 * MiB)
-    assert journal.parts(new) == {}
-    assert journal.parts(old) == {}
+    assert journal.find(**_identity()) is None
     journal.finish(old)
     assert journal.unfinished() == [new]
 
@@ -237,6 +252,7 @@ def test_relative_source_is_made_absolute(journal: Journal, monkeypatch: pytest.
     upload = _start(journal, source="big.iso")
     assert upload.source == str(tmp_path / "big.iso")
     assert journal.find(**_identity(source=str(tmp_path / "big.iso"))) == upload
+    journal.release(upload)
     assert journal.find(**_identity(source="big.iso")) == upload
 
 
@@ -298,3 +314,101 @@ def test_default_path_is_in_the_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_p
         assert journal.path == tmp_path / "xdg-state" / FILE_NAME
         _start(journal)
     assert (tmp_path / "xdg-state" / FILE_NAME).is_file()
+
+
+# --- one owner per upload; intents ---------------------------------------------------------------------------
+
+
+def _set_owner(path: Path, upload: JournalUpload, owner: str) -> None:
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE uploads SET owner = ? WHERE id = ?", (owner, upload.id))
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_an_upload_owned_by_a_live_process_is_not_handed_out(journal: Journal, path: Path) -> None:
+    upload = _start(journal)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _set_owner(path, upload, owner_token(other.pid))
+        assert owner_alive(owner_token(other.pid))
+        assert journal.find(**_identity()) is None, "another live process's upload was handed out"
+    finally:
+        other.kill()
+        other.wait()
+    # once that process is gone the upload is free for a resume, and is claimed by this process
+    assert not owner_alive(owner_token(other.pid))
+    found = journal.find(**_identity())
+    assert found is not None and found.id == upload.id and found.owner == owner_token()
+    assert journal.unfinished()[0].owner == owner_token()
+
+
+def test_a_reused_pid_is_not_the_owner(journal: Journal, path: Path) -> None:
+    upload = _start(journal)
+    # this very pid, but a process that started at another time: the pid was reused
+    _set_owner(path, upload, f"{os.getpid()}:1")
+    assert not owner_alive(f"{os.getpid()}:1")
+    assert journal.find(**_identity()) is not None
+    assert not owner_alive(f"{_dead_pid()}:")
+    assert not owner_alive("")
+
+
+def test_an_intent_is_kept_until_started_or_finished(journal: Journal, path: Path) -> None:
+    intent = journal.intend(endpoint="http://e:1", md5="ab" * 16, **_identity())
+    assert intent.upload_id is None and intent.md5 == "ab" * 16
+    assert journal.find(**_identity()) is None, "an intent has no upload to resume"
+    assert [u.id for u in journal.unfinished()] == [intent.id]
+    # our own intent, in use by this Journal: not an orphan
+    assert journal.intents() == []
+    started = journal.started(intent, "UP-1")
+    assert started.upload_id == "UP-1"
+    journal.part_done(started, 1, "e1", 8 * MiB)
+    assert journal.parts(started) == {1: ("e1", 8 * MiB)}
+    assert journal.upload_ids() == {"UP-1"}
+    assert journal.unfinished()[0].md5 == "ab" * 16
+
+
+def test_intents_of_dead_processes_are_listed(journal: Journal, path: Path) -> None:
+    mine = journal.intend(endpoint="", **_identity())
+    with Journal(path) as other:
+        orphan = other.intend(endpoint="", **_identity(key="k2"))
+        _set_owner(path, orphan, f"{_dead_pid()}:")
+    assert [i.id for i in journal.intents()] == [orphan.id]
+    assert [i.id for i in journal.intents(key="k2")] == [orphan.id]
+    assert journal.intents(key=mine.key) == []
+    journal.finish(orphan)
+    assert journal.intents() == []
+    assert [u.id for u in journal.unfinished()] == [mine.id]
+
+
+def test_a_version_1_journal_is_migrated_with_its_parts(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as raw:
+        raw.execute(
+            "CREATE TABLE uploads (id INTEGER PRIMARY KEY, remote TEXT NOT NULL, endpoint TEXT NOT NULL, bucket TEXT"
+            " NOT NULL, key TEXT NOT NULL, upload_id TEXT NOT NULL, source TEXT NOT NULL, size INTEGER NOT NULL,"
+            " mtime_ns INTEGER NOT NULL, part_size INTEGER NOT NULL, created TEXT NOT NULL,"
+            " UNIQUE (remote, bucket, key, source, size, mtime_ns, part_size))"
+        )
+        raw.execute(
+            "CREATE TABLE parts (upload INTEGER NOT NULL REFERENCES uploads (id) ON DELETE CASCADE, number INTEGER"
+            " NOT NULL, etag TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (upload, number)) WITHOUT ROWID"
+        )
+        ident = _identity()
+        raw.execute(
+            "INSERT INTO uploads VALUES (7, 's3', '', ?, ?, 'OLD-UP', ?, ?, ?, ?, '2026-01-01T00:00:00+00:00')",
+            (ident["bucket"], ident["key"], ident["source"], ident["size"], ident["mtime_ns"], ident["part_size"]),
+        )
+        raw.execute("INSERT INTO parts VALUES (7, 1, 'e1', 8)")
+        raw.execute("PRAGMA user_version = 1")
+    with Journal(path) as journal:
+        found = journal.find(**_identity())  # no owner recorded: free to resume
+        assert found is not None and (found.id, found.upload_id, found.md5) == (7, "OLD-UP", None)
+        assert journal.parts(found) == {1: ("e1", 8)}
+        assert SCHEMA_VERSION == 2
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone() == (2,)

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol, runtime_checkable
+
+from tui.errors import TransientError
 
 #: presigned links live at most this long (SigV4's limit)
 MAX_PRESIGN = timedelta(days=7)
@@ -42,6 +45,11 @@ class Features:
     key_is_path: bool = False
     #: CopyObject with new metadata replaces it (rclone's server merges the old and the new)
     copy_replaces_metadata: bool = True
+    #: the ETag a single PUT or an UploadPart returns is the MD5 of the bytes stored (unless that response says
+    #: SSE-KMS or SSE-C): the engine compares it with the Content-MD5 it sent
+    etag_is_md5: bool = False
+    #: ListMultipartUploads reports when each upload started (moto answers one fixed date in 2010: measured)
+    upload_times: bool = True
 
 
 def utf8_key(key: str) -> bytes:
@@ -117,6 +125,20 @@ class PartResult:
     number: int
     etag: str
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class UploadInfo:
+    """One unfinished multipart upload on a server (ListMultipartUploads)."""
+
+    key: str
+    upload_id: str
+    initiated: datetime | None = None
+
+
+class ChecksumMismatchError(TransientError):
+    """The server stored other bytes than those sent: its ETag (an MD5) is not the Content-MD5 of the request.
+    Worth another try (a flipped bit on the way); the engine fails the copy once the tries run out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +248,49 @@ class Store(Protocol):
     async def presign(self, key: str, *, expires: timedelta, version_id: str | None = None) -> str: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ExclusiveWriter(Protocol):
+    """A writer that can complete only if nothing is at the key yet (``If-None-Match: *`` on
+    CompleteMultipartUpload): a 412 raises PreconditionFailed and the upload stays open for ``abort``."""
+
+    async def complete_if_absent(self, parts: list[PartResult]) -> PutResult: ...
+
+
+@runtime_checkable
+class LocalSource(Protocol):
+    """A store whose objects are local files (resume journal, re-stat after an upload, rclone's md5chksum)."""
+
+    def read_path(self, key: str) -> Path: ...
+
+
+@runtime_checkable
+class ResumableStore(Protocol):
+    """A store whose multipart uploads outlive the process: they can be journaled, found again and resumed."""
+
+    def journal_target(self) -> tuple[str, str, str]:
+        """(remote name, endpoint URL, bucket) as the resume journal records them: never credentials."""
+        ...
+
+    def resume_writer(self, key: str, upload_id: str) -> Writer: ...
+
+    async def list_parts(self, key: str, upload_id: str) -> dict[int, tuple[str, int]]:
+        """The parts the server holds for an unfinished upload: number -> (ETag, size)."""
+        ...
+
+
+@runtime_checkable
+class ListsUploads(Protocol):
+    """A store that can list the unfinished multipart uploads on its server, the journal's and everyone else's."""
+
+    async def list_uploads(self, prefix: str = "") -> list[UploadInfo]:
+        """Every unfinished multipart upload whose key starts with ``prefix``, in key order."""
+        ...
+
+    async def abort_upload(self, key: str, upload_id: str) -> None:
+        """Abort one of them; an upload that is gone already is not an error."""
+        ...
 
 
 class Remote(Protocol):

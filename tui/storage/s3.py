@@ -38,14 +38,17 @@ from tui.safety import display_text
 from tui.storage.base import (
     MAX_PRESIGN,
     BucketInfo,
+    ChecksumMismatchError,
     Entry,
     Features,
     ObjectInfo,
     Page,
     PartResult,
     PutResult,
+    UploadInfo,
     utf8_key,
 )
+from tui.storage.meta import md5_b64_to_hex
 from tui.storage.options import S3Options
 
 if TYPE_CHECKING:
@@ -66,6 +69,7 @@ FULL_S3 = Features(
     presign=True,
     multipart=True,
     folder_markers=True,
+    etag_is_md5=True,
 )
 #: gofakes3-based servers (``rclone serve s3``): measured in shared/bench/results/features.md. No versions; an
 #: UploadPartCopy that answers 200 and writes an empty part; If-None-Match / If-Match ignored; a ``dir/`` marker
@@ -79,8 +83,9 @@ LIMITED_S3 = replace(
     key_is_path=True,
     copy_replaces_metadata=False,
 )
-#: moto's server (tests, the demo) is a full S3 that does not check Content-MD5 (measured)
-MOTO_S3 = replace(FULL_S3, checks_md5=False)
+#: moto's server (tests, the demo) is a full S3 that does not check Content-MD5 and reports every multipart upload
+#: as initiated on 2010-11-10 (measured)
+MOTO_S3 = replace(FULL_S3, checks_md5=False, upload_times=False)
 
 _NOT_FOUND = {"NoSuchBucket", "NoSuchKey", "NoSuchVersion", "NoSuchUpload", "NotFound", "404"}
 _AUTH = {
@@ -134,30 +139,62 @@ def _is_aws(endpoint: str | None) -> bool:
     return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
 
 
+def _retry_after(response: Any) -> float | None:
+    """The server's ``Retry-After`` (seconds, or an HTTP date) from a botocore error response, if any."""
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) if isinstance(response, dict) else {}
+    raw = str(headers.get("retry-after") or "").strip()
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
 def translate_error(exc: BaseException, what: str) -> CloudpaneError:
     """Classify a botocore/aiohttp failure into the error tree (rclone's fserrors idea: one place decides)."""
     if isinstance(exc, CloudpaneError):
         return exc
     if isinstance(exc, bex.ClientError):
-        err = exc.response.get("Error", {})
-        code = str(err.get("Code") or "")
-        status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or "")
-        message = str(err.get("Message") or "") or code or status
-        text = f"{what}: {code or status}: {message}" if code and code != message else f"{what}: {message}"
-        for group, cls in (
-            (_PRECONDITION, PreconditionFailed),
-            (_NOT_FOUND, NotFoundError),
-            (_AUTH, AuthError),
-            (_TRANSIENT, TransientError),
-            (_CONFLICT, ConflictError),
-            (_UNSUPPORTED, UnsupportedError),
-            (_USAGE, UsageError),
-        ):
-            if code in group or (not code and status in group):
-                return cls(text)
-        if status in _TRANSIENT:
-            return TransientError(text)
-        return StoreError(text)
+        translated = _translate_client_error(exc, what)
+        if isinstance(translated, TransientError):
+            translated.retry_after = _retry_after(exc.response)
+        return translated
+    return _translate_other(exc, what)
+
+
+def _translate_client_error(exc: bex.ClientError, what: str) -> CloudpaneError:
+    err = exc.response.get("Error", {})
+    code = str(err.get("Code") or "")
+    status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or "")
+    message = str(err.get("Message") or "") or code or status
+    text = f"{what}: {code or status}: {message}" if code and code != message else f"{what}: {message}"
+    for group, cls in (
+        (_PRECONDITION, PreconditionFailed),
+        (_NOT_FOUND, NotFoundError),
+        (_AUTH, AuthError),
+        (_TRANSIENT, TransientError),
+        (_CONFLICT, ConflictError),
+        (_UNSUPPORTED, UnsupportedError),
+        (_USAGE, UsageError),
+    ):
+        if code in group or (not code and status in group):
+            return cls(text)
+    if status in _TRANSIENT:
+        return TransientError(text)
+    return StoreError(text)
+
+
+def _translate_other(exc: BaseException, what: str) -> CloudpaneError:
     if isinstance(exc, bex.NoCredentialsError | bex.PartialCredentialsError):
         return AuthError(
             f"{what}: no credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
@@ -228,6 +265,19 @@ def _drop_expect(params: dict[str, Any], **_: Any) -> None:
 
 def _etag(raw: str | None) -> str | None:
     return raw.strip('"') if raw else None
+
+
+def _md5_etag_mismatch(features: Features, resp: Any, content_md5: str | None) -> tuple[str, str] | None:
+    """(ETag, MD5 sent) when the ETag of a PUT or UploadPart answer should be the MD5 sent and is not."""
+    if not content_md5 or not features.etag_is_md5:
+        return None
+    if resp.get("ServerSideEncryption") == "aws:kms" or resp.get("SSECustomerAlgorithm"):
+        return None  # the ETag of an SSE-KMS or SSE-C object is not its MD5
+    sent = md5_b64_to_hex(content_md5)
+    got = (_etag(resp.get("ETag")) or "").lower()
+    if sent is None or got == sent:
+        return None
+    return got, sent
 
 
 def _sort_page(entries: Page) -> Page:
@@ -438,8 +488,15 @@ class S3Writer:
         }
         if content_md5:
             kwargs["ContentMD5"] = content_md5
-        with _errors(f"upload part {number} of {self._store.describe(self._key)}"):
+        what = f"upload part {number} of {self._store.describe(self._key)}"
+        with _errors(what):
             resp = await self._store.client.upload_part(**kwargs)
+        bad = _md5_etag_mismatch(self._store.features, resp, content_md5)
+        if bad is not None:
+            # sending the part again replaces it on the server
+            raise ChecksumMismatchError(
+                f"{what}: the server stored other bytes than were sent (ETag {bad[0]}, MD5 sent {bad[1]})"
+            )
         return PartResult(number, _etag(resp.get("ETag")) or "", len(data))
 
     async def copy_part(
@@ -474,14 +531,29 @@ class S3Writer:
         return PartResult(number, etag, end - start)
 
     async def complete(self, parts: list[PartResult]) -> PutResult:
-        ordered = sorted(parts, key=lambda p: p.number)
-        with _errors(f"complete upload of {self._store.describe(self._key)}"):
-            resp = await self._store.client.complete_multipart_upload(
-                Bucket=self._store.bucket,
-                Key=self._key,
-                UploadId=self._upload_id,
-                MultipartUpload={"Parts": [{"PartNumber": p.number, "ETag": f'"{p.etag}"'} for p in ordered]},
+        return await self._complete(parts, if_absent=False)
+
+    async def complete_if_absent(self, parts: list[PartResult]) -> PutResult:
+        """CompleteMultipartUpload with ``If-None-Match: *``: a 412 (someone else wrote the key meanwhile) raises
+        PreconditionFailed and leaves the upload open (the engine aborts it)."""
+        if not self._store.features.conditional_writes:
+            raise UnsupportedError(
+                f"complete {self._store.describe(self._key)}: this server ignores conditional writes"
             )
+        return await self._complete(parts, if_absent=True)
+
+    async def _complete(self, parts: list[PartResult], *, if_absent: bool) -> PutResult:
+        ordered = sorted(parts, key=lambda p: p.number)
+        kwargs: dict[str, Any] = {
+            "Bucket": self._store.bucket,
+            "Key": self._key,
+            "UploadId": self._upload_id,
+            "MultipartUpload": {"Parts": [{"PartNumber": p.number, "ETag": f'"{p.etag}"'} for p in ordered]},
+        }
+        if if_absent:
+            kwargs["IfNoneMatch"] = "*"
+        with _errors(f"complete upload of {self._store.describe(self._key)}"):
+            resp = await self._store.client.complete_multipart_upload(**kwargs)
         self._done = True
         etag = _etag(resp.get("ETag"))
         if not self._store.features.versions:
@@ -658,8 +730,22 @@ class S3Store:
             kwargs["ContentMD5"] = content_md5
         if if_none_match:
             kwargs["IfNoneMatch"] = "*"
-        with _errors(f"put {self.describe(key)}"):
+        what = f"put {self.describe(key)}"
+        with _errors(what):
             resp = await self.client.put_object(**kwargs)
+        bad = _md5_etag_mismatch(self.features, resp, content_md5)
+        if bad is not None:
+            # a server that does not check Content-MD5 stored damaged bytes: take back exactly what was written
+            # (its version, where the bucket keeps versions: the previous one is the latest again)
+            version = resp.get("VersionId")
+            with contextlib.suppress(CloudpaneError), _errors(f"delete damaged {self.describe(key)}"):
+                if version and version != "null":
+                    await self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
+                else:
+                    await self.client.delete_object(Bucket=self.bucket, Key=key)
+            raise ChecksumMismatchError(
+                f"{what}: the server stored other bytes than were sent (ETag {bad[0]}, MD5 sent {bad[1]})"
+            )
         return PutResult(_etag(resp.get("ETag")), resp.get("VersionId"))
 
     async def open_writer(
@@ -682,6 +768,10 @@ class S3Store:
 
     def resume_writer(self, key: str, upload_id: str) -> S3Writer:
         return S3Writer(self, key, upload_id)
+
+    def journal_target(self) -> tuple[str, str, str]:
+        """(remote name, endpoint URL, bucket) for the resume journal; never credentials."""
+        return self.remote.name, str(self.remote.endpoint_url or ""), self.bucket
 
     async def list_parts(self, key: str, upload_id: str) -> dict[int, tuple[str, int]]:
         """The parts the server holds for an unfinished upload: number -> (etag, size)."""
@@ -798,8 +888,15 @@ class S3Store:
 
     async def list_multipart_uploads(self, prefix: str = "") -> builtins.list[tuple[str, str]]:
         """(key, upload id) of the unfinished multipart uploads under ``prefix``."""
+        return [(u.key, u.upload_id) for u in await self.list_uploads(prefix)]
+
+    async def abort_upload(self, key: str, upload_id: str) -> None:
+        await S3Writer(self, key, upload_id).abort()
+
+    async def list_uploads(self, prefix: str = "") -> builtins.list[UploadInfo]:
+        """The unfinished multipart uploads under ``prefix`` (ListMultipartUploads), with when each started."""
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
-        found: builtins.list[tuple[str, str]] = []
+        found: builtins.list[UploadInfo] = []
         while True:
             with _errors(f"list uploads in {self.describe(prefix)}"):
                 try:
@@ -808,7 +905,7 @@ class S3Store:
                     if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
                         return found  # rclone's answer when there never was one
                     raise
-            found.extend((u["Key"], u["UploadId"]) for u in resp.get("Uploads", []))
+            found.extend(UploadInfo(u["Key"], u["UploadId"], u.get("Initiated")) for u in resp.get("Uploads", []))
             if not resp.get("IsTruncated"):
                 return found
             kwargs["KeyMarker"] = resp.get("NextKeyMarker")

@@ -6,9 +6,21 @@
 - Same-server copies are server-side (CopyObject, or UploadPartCopy past 5 GiB where the server really does it).
 - A failed or cancelled multipart upload is aborted (unless the resume journal keeps it); local destinations are
   written to a temporary name and renamed at the end (the local store's writers do that).
-- Integrity: Content-MD5 on every part and single PUT; multipart uploads from local files carry the whole-file MD5
-  in ``md5chksum`` and the mtime in ``mtime`` (rclone's metadata). When the source's MD5 is known (a single-part
-  ETag or ``md5chksum``), the bytes read are hashed in order and a mismatch fails the copy before it completes.
+- Integrity: Content-MD5 on every part and single PUT, and where the store's ETag is an MD5
+  (``Features.etag_is_md5``) the store compares the ETag it got back with it (a server that ignores Content-MD5
+  would otherwise keep a flipped bit): a mismatch is retried, then fails the copy and aborts the upload.
+  Multipart uploads from local files carry the whole-file MD5 in ``md5chksum`` and the mtime in ``mtime``
+  (rclone's metadata). S3 takes metadata at CreateMultipartUpload, before any part is read, so the MD5 comes from a
+  prepass over the file; the bytes actually sent are then hashed again, in order, as they go, and must hash to the
+  same value, and the file is stat'ed again (size, mtime, ctime) before the upload completes: a file edited in
+  place during its upload fails with "source changed during upload" and the upload is aborted (exit 5). When the
+  source's MD5 is known (a single-part ETag or ``md5chksum``), the bytes read are hashed in order the same way.
+- Concurrency: a journaled upload belongs to one live process (``Journal.find``); with ``if_absent`` a copy that
+  found no destination writes with ``If-None-Match: *`` where the store honours it, so a key created meanwhile by
+  someone else is a conflict (exit 5), never overwritten.
+- No untracked uploads: the journal gets an intent row before CreateMultipartUpload; intents left by a killed
+  process are resolved by the next upload to that key (the server's unjournaled uploads started since are
+  aborted).
 """
 
 from __future__ import annotations
@@ -18,14 +30,35 @@ import base64
 import contextlib
 import hashlib
 import os
+import stat as stat_mod
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.errors import CloudpaneError, StoreError, TransientError
+from tui.errors import (
+    CloudpaneError,
+    NotFoundError,
+    PreconditionFailed,
+    SourceChangedError,
+    StoreError,
+    TransientError,
+)
 from tui.safety import display_text
-from tui.storage.base import ObjectInfo, PartResult, PutResult, Store, Writer
+from tui.storage.base import (
+    ChecksumMismatchError,
+    ExclusiveWriter,
+    ListsUploads,
+    LocalSource,
+    ObjectInfo,
+    PartResult,
+    PutResult,
+    ResumableStore,
+    Store,
+    Writer,
+)
 from tui.storage.meta import MD5_KEY, MTIME_KEY, format_mtime, format_mtime_ns, md5_b64_to_hex, md5_hex_to_b64
 from tui.transfer.retry import RetryPolicy, retrying
 
@@ -41,6 +74,36 @@ Progress = Callable[[int], None]
 
 class IntegrityError(StoreError):
     """The bytes do not match the checksum the source claims."""
+
+
+#: server clocks and ours disagree a little: an orphan of an intent may look this much older than the intent
+INTENT_SLACK = timedelta(seconds=30)
+
+
+def _changed(path: Path | str) -> SourceChangedError:
+    return SourceChangedError(f"{display_text(str(path))}: source changed during upload")
+
+
+def _fingerprint(st: os.stat_result) -> tuple[int, int, int]:
+    """What must stay the same while a local file is uploaded (ctime catches an mtime set back with utime)."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+class _Tracked:
+    """A journaled upload of this process: records finished parts, and is forgotten or kept at the end."""
+
+    def __init__(self, journal: Journal, entry: JournalUpload) -> None:
+        self.journal = journal
+        self.entry = entry
+
+    def part(self, part: PartResult) -> None:
+        self.journal.part_done(self.entry, part.number, part.etag, part.size)
+
+    def forget(self) -> None:
+        self.journal.finish(self.entry)
+
+    def keep(self) -> None:
+        self.journal.release(self.entry)
 
 
 class Bandwidth:
@@ -157,9 +220,14 @@ async def copy_object(
     options: CopyOptions | None = None,
     progress: Progress | None = None,
     same_remote: bool = False,
+    if_absent: bool = False,
 ) -> PutResult:
-    """Copy ``src_key`` of ``src`` to ``dst_key`` of ``dst``. ``info`` saves a ``stat`` when the caller has one."""
+    """Copy ``src_key`` of ``src`` to ``dst_key`` of ``dst``. ``info`` saves a ``stat`` when the caller has one.
+
+    ``if_absent``: the caller found no object at the destination; where the store honours conditional writes the
+    write is ``If-None-Match: *``, and a key created meanwhile raises PreconditionFailed (exit 5), untouched."""
     opts = options or CopyOptions()
+    exclusive = if_absent and dst.features.conditional_writes
     policy = opts.retry
     if info is None:
         info = await retrying(lambda: src.stat(src_key), policy=policy)
@@ -182,44 +250,81 @@ async def copy_object(
     part_size = choose_part_size(size, opts.part_size, dst.features.max_parts)
     if same_remote and dst.features.part_copy and size > MAX_COPY_OBJECT:
         return await _server_side_parts(src_bucket, src_key, dst, dst_key, info, metadata, opts, progress)
+    local = _local_path(src, src_key, info)
+    before: tuple[int, int, int] | None = None
+    if local is not None:
+        st = await asyncio.to_thread(os.stat, local)
+        before = _fingerprint(st)
+        if st.st_size != size or (info.mtime_ns is not None and st.st_mtime_ns != info.mtime_ns):
+            raise _changed(local)  # since it was listed: the parts would be cut for another file
     if size <= part_size:
-        return await _single(src, src_key, dst, dst_key, info, metadata, expected_md5, opts, progress)
+        return await _single(
+            src, src_key, dst, dst_key, info, metadata, expected_md5, opts, progress, exclusive=exclusive, local=local
+        )
 
-    local_path = getattr(src, "read_path", None)
-    if (
-        opts.md5_metadata
-        and callable(local_path)
-        and info.mode is not None
-        and MD5_KEY not in metadata
-        and dst.features.buckets
-    ):
-        # rclone's md5chksum must be known when the upload starts (S3 sets metadata at CreateMultipartUpload).
-        # The parts are not hashed again against it: each carries its own Content-MD5.
-        path = str(local_path(src_key))
-        whole = await asyncio.to_thread(_hash_file, path)
+    if opts.md5_metadata and local is not None and MD5_KEY not in metadata and dst.features.buckets:
+        # rclone's md5chksum must be known when the upload starts (S3 sets metadata at CreateMultipartUpload), so
+        # it comes from a prepass; the bytes sent are hashed again in order and must match it (else the file
+        # changed during the upload)
+        whole = await asyncio.to_thread(_hash_file, str(local))
         metadata[MD5_KEY] = md5_hex_to_b64(whole)
-        expected_md5 = None
+        expected_md5 = whole
 
-    writer, done_parts = await _open_or_resume(src, src_key, dst, dst_key, info, metadata, part_size, opts)
+    opened = await _open_or_resume(src, src_key, dst, dst_key, info, metadata, part_size, opts)
+    writer, done_parts, tracked = opened.writer, opened.done, opened.tracked
+    if opened.resumed:
+        # the upload's md5chksum was set when it was created: that is what the bytes must hash to
+        expected_md5 = opened.md5 if local is not None else None
     try:
         if getattr(src, "ranged", True):
             parts = await _upload_parts(
-                src, src_key, writer, size, part_size, opts, info, expected_md5, progress, done_parts
+                src,
+                src_key,
+                writer,
+                size,
+                part_size,
+                opts,
+                info,
+                expected_md5,
+                progress,
+                done_parts,
+                tracked,
+                dst.features.etag_is_md5,
+                local,
             )
         else:
             parts = await _upload_stream(src, src_key, writer, size, part_size, opts, progress)
-        result = await retrying(lambda: writer.complete(parts), policy=policy)
-        _journal_forget(opts, writer)
+        if local is not None and before is not None:
+            after = await asyncio.to_thread(os.stat, local)
+            if _fingerprint(after) != before:
+                raise _changed(local)
+        if exclusive and isinstance(writer, ExclusiveWriter):
+            exclusive_writer = writer
+            result = await retrying(lambda: exclusive_writer.complete_if_absent(parts), policy=policy)
+        else:
+            result = await retrying(lambda: writer.complete(parts), policy=policy)
+        if tracked is not None:
+            tracked.forget()
     except BaseException as exc:
-        keep = opts.journal is not None and writer.upload_id is not None and not isinstance(exc, IntegrityError)
+        damaged = isinstance(exc, IntegrityError | ChecksumMismatchError | SourceChangedError)
+        keep = tracked is not None and writer.upload_id is not None and not damaged
         if not keep or (isinstance(exc, CloudpaneError) and not exc.retryable):
             with contextlib.suppress(CloudpaneError):  # the original failure is what the user needs to see
                 await asyncio.shield(writer.abort())
-            _journal_forget(opts, writer)
+            if tracked is not None:
+                tracked.forget()
+        elif tracked is not None:
+            tracked.keep()
+        if isinstance(exc, PreconditionFailed) and exclusive:
+            raise _created_meanwhile(dst, dst_key) from exc
         raise
-    finally:
-        _JOURNALED.pop(id(writer), None)  # a kept upload stays in the journal file, not in this process
     return result
+
+
+def _created_meanwhile(dst: Store, key: str) -> PreconditionFailed:
+    return PreconditionFailed(
+        f"{display_text(dst.url)}/{display_text(key)}: created by someone else during the copy; not overwritten"
+    )
 
 
 async def _server_side_parts(
@@ -279,21 +384,29 @@ async def _single(
     expected_md5: str | None,
     opts: CopyOptions,
     progress: Progress | None,
+    *,
+    exclusive: bool = False,
+    local: Path | None = None,
 ) -> PutResult:
     """One request each way (0-byte objects, small files)."""
     counter = _Counter(progress)
+    sent: list[str] = []
 
     async def attempt() -> PutResult:
         counter.rewind()
+        before = _fingerprint(await asyncio.to_thread(os.stat, local)) if local is not None else None
         data = await _read_range(
             src.read(src_key, version_id=info.version_id, if_match=info.etag), info.size, counter, opts.bandwidth
         )
+        if local is not None and _fingerprint(await asyncio.to_thread(os.stat, local)) != before:
+            raise _changed(local)  # a torn read: the file was written while it was read
         digest = await asyncio.to_thread(hashlib.md5, data)
         if expected_md5 and digest.hexdigest() != expected_md5:
             raise TransientError(
                 f"{display_text(src_key)}: the bytes read do not match the source's MD5 ({expected_md5})"
             )
         md5_b64 = base64.b64encode(digest.digest()).decode()
+        sent.append(digest.hexdigest())
         return await dst.put(
             dst_key,
             bytes(data),
@@ -301,9 +414,30 @@ async def _single(
             content_type=info.content_type,
             # Content-MD5 is for the wire; a local destination was just checked against the source's MD5 above
             content_md5=md5_b64 if dst.features.buckets else None,
+            if_none_match=exclusive,
         )
 
-    return await retrying(attempt, policy=opts.retry)
+    try:
+        return await retrying(attempt, policy=opts.retry)
+    except PreconditionFailed as exc:
+        if not exclusive:
+            raise
+        # an earlier try may have written it and lost the answer: the same bytes there are our own write
+        with contextlib.suppress(CloudpaneError):
+            there = await dst.stat(dst_key)
+            if sent and dst.features.etag_is_md5 and (there.etag or "").lower() == sent[-1] and len(sent) > 1:
+                return PutResult(there.etag, there.version_id)
+        raise _created_meanwhile(dst, dst_key) from exc
+
+
+@dataclass
+class _Opened:
+    writer: Writer
+    done: dict[int, PartResult] = field(default_factory=dict)
+    tracked: _Tracked | None = None
+    #: a journaled upload taken over: its md5chksum (hex) as recorded when it was created
+    resumed: bool = False
+    md5: str | None = None
 
 
 async def _open_or_resume(
@@ -315,82 +449,128 @@ async def _open_or_resume(
     metadata: dict[str, str],
     part_size: int,
     opts: CopyOptions,
-) -> tuple[Writer, dict[int, PartResult]]:
-    """A new multipart upload, or the journaled one for the same source (same path, size, mtime)."""
+) -> _Opened:
+    """A new multipart upload, or the journaled one for the same source (same path, size, mtime) that no other
+    live process owns. A journaled upload is recorded as an intent before it is created."""
+    attempts = 0
 
     async def new_writer() -> Writer:
-        return await retrying(
-            lambda: dst.open_writer(dst_key, metadata=metadata, content_type=info.content_type, part_size=part_size),
-            policy=opts.retry,
-        )
+        nonlocal attempts
+
+        async def create() -> Writer:
+            nonlocal attempts
+            attempts += 1
+            return await dst.open_writer(
+                dst_key, metadata=metadata, content_type=info.content_type, part_size=part_size
+            )
+
+        return await retrying(create, policy=opts.retry)
 
     journal = opts.journal
-    source = _local_source(src, src_key, info)
-    remote_name, bucket = _s3_target(dst)
-    if journal is None or source is None or bucket is None:
-        return await new_writer(), {}
+    source = _local_path(src, src_key, info)
+    if journal is None or source is None or not isinstance(dst, ResumableStore):
+        return _Opened(await new_writer())
+    remote_name, endpoint, bucket = dst.journal_target()
+    await _resolve_intents(journal, dst, remote_name, bucket, dst_key)
     mtime_ns = info.mtime_ns if info.mtime_ns is not None else 0
-    where = {"remote": remote_name, "bucket": bucket, "key": dst_key, "source": source}
-    found = journal.find(**where, size=info.size, mtime_ns=mtime_ns, part_size=part_size)
-    resume = getattr(dst, "resume_writer", None)
-    list_parts = getattr(dst, "list_parts", None)
-    if found is not None and callable(resume) and callable(list_parts):
+    where = {"remote": remote_name, "bucket": bucket, "key": dst_key, "source": str(source)}
+    while (found := journal.find(**where, size=info.size, mtime_ns=mtime_ns, part_size=part_size)) is not None:
+        assert found.upload_id is not None
+        upload_id = found.upload_id
         try:
-            on_server = await list_parts(dst_key, found.upload_id)
+            on_server = await retrying(
+                lambda upload_id=upload_id: dst.list_parts(dst_key, upload_id),  # type: ignore[misc]
+                policy=opts.retry,
+            )
+        except NotFoundError:
+            journal.finish(found)  # gone (aborted or completed): forget it and look again
+            continue
         except CloudpaneError:
-            on_server = None  # gone (aborted or completed): start again
-        if on_server is not None:
-            # a part counts only when the server holds exactly what the journal says
-            journaled = journal.parts(found)
-            done = {n: PartResult(n, etag, sz) for n, (etag, sz) in journaled.items() if on_server.get(n) == (etag, sz)}
-            writer: Writer = resume(dst_key, found.upload_id)
-            _JOURNALED[id(writer)] = (journal, found)
-            return writer, done
-    writer = await new_writer()
-    if writer.upload_id is not None:
-        endpoint = str(getattr(getattr(dst, "remote", None), "endpoint_url", ""))
-        entry = journal.start(
-            **where,
-            endpoint=endpoint,
-            upload_id=writer.upload_id,
-            size=info.size,
-            mtime_ns=mtime_ns,
-            part_size=part_size,
-        )
-        _JOURNALED[id(writer)] = (journal, entry)
-    return writer, {}
+            journal.release(found)
+            break  # cannot tell: leave it journaled, start a new one
+        # a part counts only when the server holds exactly what the journal says
+        journaled = journal.parts(found)
+        done = {n: PartResult(n, etag, sz) for n, (etag, sz) in journaled.items() if on_server.get(n) == (etag, sz)}
+        return _Opened(dst.resume_writer(dst_key, upload_id), done, _Tracked(journal, found), True, found.md5)
+    raw_md5 = metadata.get(MD5_KEY)
+    intent = journal.intend(
+        **where,
+        endpoint=endpoint,
+        size=info.size,
+        mtime_ns=mtime_ns,
+        part_size=part_size,
+        md5=md5_b64_to_hex(raw_md5) if raw_md5 else None,
+    )
+    try:
+        writer = await new_writer()
+    except BaseException:
+        # the server may have created an upload whose answer was lost: resolve the intent now if we can
+        with contextlib.suppress(CloudpaneError):
+            await asyncio.shield(_resolve_intent(journal, dst, intent, exclude=set()))
+        raise
+    if writer.upload_id is None:
+        journal.finish(intent)
+        return _Opened(writer)
+    entry = journal.started(intent, writer.upload_id)
+    if attempts > 1:
+        # an earlier try of CreateMultipartUpload may have created an upload whose answer never came back
+        with contextlib.suppress(CloudpaneError):
+            await _abort_strays(journal, dst, intent, exclude={writer.upload_id})
+    return _Opened(writer, {}, _Tracked(journal, entry))
 
 
-#: the journal row of each journaled writer (by id: writers are not hashable by value)
-_JOURNALED: dict[int, tuple[Journal, JournalUpload]] = {}
+async def _abort_strays(journal: Journal, dst: Store, intent: JournalUpload, *, exclude: set[str]) -> None:
+    """Abort the server's uploads of the intent's key that started after it and that nobody journaled. Not while
+    another live process has an intent for that key: its new upload may not be journaled yet (StoreError)."""
+    if not isinstance(dst, ListsUploads):
+        raise StoreError("this store cannot list its uploads")
+    others = journal.live_intents(remote=intent.remote, bucket=intent.bucket, key=intent.key)
+    if any(other.id != intent.id for other in others):
+        raise StoreError(f"{display_text(intent.key)}: another upload of this key is starting; try again later")
+    known = journal.upload_ids() | exclude
+    since = intent.created - INTENT_SLACK
+    for upload in await dst.list_uploads(intent.key):
+        if upload.key != intent.key or upload.upload_id in known:
+            continue
+        if dst.features.upload_times and upload.initiated is not None and upload.initiated < since:
+            continue  # older than the intent: not its doing (without times, every unjournaled one of the key is)
+        await dst.abort_upload(upload.key, upload.upload_id)
 
 
-def _journal_forget(opts: CopyOptions, writer: Writer) -> None:
-    found = _JOURNALED.pop(id(writer), None)
-    if found is not None:
-        journal, entry = found
-        journal.finish(entry)
+async def _resolve_intent(journal: Journal, dst: Store, intent: JournalUpload, *, exclude: set[str]) -> None:
+    await _abort_strays(journal, dst, intent, exclude=exclude)
+    journal.finish(intent)
 
 
-def _journal_part(writer: Writer, part: PartResult) -> None:
-    found = _JOURNALED.get(id(writer))
-    if found is not None:
-        journal, entry = found
-        journal.part_done(entry, part.number, part.etag, part.size)
+async def _resolve_intents(journal: Journal, dst: Store, remote: str, bucket: str, key: str) -> None:
+    """Intents left by killed processes for this destination: abort what they may have created. Not while a live
+    process has an intent of its own there (its new upload is not journaled yet)."""
+    await resolve_dead_intents(journal, dst, journal.intents(remote=remote, bucket=bucket, key=key))
 
 
-def _local_source(src: Store, key: str, info: ObjectInfo) -> str | None:
-    path = getattr(src, "read_path", None)
-    if info.mode is None or not callable(path):
+async def resolve_dead_intents(journal: Journal, dst: Store, intents: list[JournalUpload]) -> int:
+    """Resolve the intents of dead processes among ``intents`` (all for ``dst``'s bucket); returns how many."""
+    from tui.transfer.journal import owner_alive
+
+    if not isinstance(dst, ListsUploads):
+        return 0
+    resolved = 0
+    for intent in intents:
+        if owner_alive(intent.owner):
+            continue
+        try:
+            await _resolve_intent(journal, dst, intent, exclude=set())
+        except StoreError:
+            continue  # another process is starting an upload of that key: later
+        resolved += 1
+    return resolved
+
+
+def _local_path(src: Store, key: str, info: ObjectInfo) -> Path | None:
+    """The local file behind ``key``, when the source is one (not for folders or other stores)."""
+    if info.mode is None or not stat_mod.S_ISREG(info.mode) or not isinstance(src, LocalSource):
         return None
-    found: str = os.fspath(path(key))
-    return found
-
-
-def _s3_target(dst: Store) -> tuple[str, str | None]:
-    bucket: object = getattr(dst, "bucket", None)
-    remote = getattr(dst, "remote", None)
-    return str(getattr(remote, "name", "")), bucket if isinstance(bucket, str) else None
+    return Path(os.path.abspath(src.read_path(key)))
 
 
 async def _upload_parts(
@@ -404,16 +584,21 @@ async def _upload_parts(
     expected_md5: str | None,
     progress: Progress | None,
     done_parts: dict[int, PartResult],
+    tracked: _Tracked | None = None,
+    etag_is_md5: bool = False,
+    local: Path | None = None,
 ) -> list[PartResult]:
     count = -(-size // part_size)
     slots = asyncio.Semaphore(opts.concurrency)
-    hasher = _InOrderHasher(expected_md5, slots) if expected_md5 else None
+    hasher = _InOrderHasher(expected_md5, slots, local) if expected_md5 else None
     # Content-MD5 protects bytes on the wire; a local destination checks the whole file instead
     wire_md5 = writer.upload_id is not None
-    if done_parts and hasher is not None:
-        hasher = None  # resumed: the parts already on the server are not read again, so they cannot be hashed
-    for part in done_parts.values():
-        if progress:
+    if done_parts and (hasher is None or local is None):
+        hasher = None  # resumed from a remote source: the parts already sent are not read again to be hashed
+    # a resumed local file is read again, part by part (no network), so that the whole of it is hashed
+    recheck = dict(done_parts) if hasher is not None else {}
+    for number, part in done_parts.items():
+        if progress and number not in recheck:
             progress(part.size)
 
     async def one(number: int) -> PartResult:
@@ -424,20 +609,34 @@ async def _upload_parts(
         released = False
         try:
 
-            async def attempt() -> tuple[PartResult, bytearray]:
+            async def read() -> bytearray:
                 counter.rewind()
-                data = await _read_range(
+                return await _read_range(
                     src.read(src_key, start=start, end=end, version_id=info.version_id, if_match=info.etag),
                     end - start,
                     counter,
                     opts.bandwidth,
                 )
+
+            async def attempt() -> tuple[PartResult, bytearray]:
+                data = await read()
                 digest = await asyncio.to_thread(content_md5, data) if wire_md5 else None
                 part = await writer.write_part(number, data, content_md5=digest)
                 return part, data
 
-            part, data = await retrying(attempt, policy=opts.retry)
-            _journal_part(writer, part)
+            sent = recheck.get(number)
+            kept: PartResult | None = None
+            if sent is not None:
+                data = await retrying(read, policy=opts.retry)
+                digest = await asyncio.to_thread(content_md5, data)
+                if not etag_is_md5 or md5_b64_to_hex(digest) == sent.etag.lower():
+                    kept = sent  # the server holds these very bytes
+            if kept is not None:
+                part = kept
+            else:
+                part, data = await retrying(attempt, policy=opts.retry)
+                if tracked is not None:
+                    tracked.part(part)
             if hasher is not None:
                 released = True  # the hasher releases the slot once it has consumed this part
                 await hasher.feed(number, data)
@@ -450,13 +649,15 @@ async def _upload_parts(
     try:
         async with asyncio.TaskGroup() as group:
             for number in range(1, count + 1):
-                if number not in done_parts:
+                if number not in done_parts or number in recheck:
                     tasks.append(group.create_task(one(number)))
     except BaseExceptionGroup as eg:
         raise _first(eg) from None
     if hasher is not None:
         hasher.check(count, src_key)
-    return sorted([*done_parts.values(), *(t.result() for t in tasks)], key=lambda p: p.number)
+    results = {p.number: p for p in done_parts.values()}
+    results.update((t.result().number, t.result()) for t in tasks)
+    return [results[n] for n in sorted(results)]
 
 
 async def _upload_stream(
@@ -524,8 +725,10 @@ class _InOrderHasher:
     """Hashes parts in order as they arrive. A part's slot is released only once it is hashed, so at most
     ``concurrency`` buffers are alive: memory stays bounded while the whole object is verified."""
 
-    def __init__(self, expected: str, slots: asyncio.Semaphore) -> None:
+    def __init__(self, expected: str, slots: asyncio.Semaphore, local: Path | None = None) -> None:
         self.expected = expected
+        #: the local file the bytes come from: a mismatch then means it changed during the upload
+        self.local = local
         self.slots = slots
         self.digest = hashlib.md5()
         self.next = 1
@@ -547,6 +750,8 @@ class _InOrderHasher:
         if self.next != count + 1:
             raise StoreError(f"{display_text(key)}: internal error: {self.next - 1} of {count} parts hashed")
         got = self.digest.hexdigest()
+        if got != self.expected and self.local is not None:
+            raise _changed(self.local)
         if got != self.expected:
             raise IntegrityError(
                 f"{display_text(key)}: checksum mismatch: the source says MD5 {self.expected}, the bytes read "

@@ -7,6 +7,15 @@ ones; a successful upload removes its row (``Journal.finish``). A source that ch
 or a different part size does not match: its old row stays, listed by ``Journal.unfinished`` until
 ``cloudpane transfers --abort`` aborts it on the server.
 
+No untracked uploads: the row is written *before* CreateMultipartUpload (``Journal.intend``: an intent, no upload
+id yet) and the id filled in once the server answered (``Journal.started``). A process killed in between leaves an
+intent row; whoever finds it later (the next upload to that key, or ``transfers --abort``) aborts the server's
+uploads of that key that started after the intent was written and are not journaled (``Journal.intents``).
+
+One owner: a row records the process that owns it (pid and start time, so a reused pid is not mistaken for the
+owner). ``find`` only hands out (and claims) a row whose owner is dead or is this process, and never a row this
+``Journal`` holds already: a second live process uploading the same file starts its own upload.
+
 What is stored: the remote's *name*, the endpoint URL without userinfo, query or fragment, bucket, key, the
 multipart upload id, the source path, size and mtime, the part size, and each finished part's number, ETag and
 size. Never credentials and never presigned URLs; the file is created with mode 0o600 all the same.
@@ -24,7 +33,7 @@ import sqlite3
 import threading
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -34,30 +43,32 @@ from tui.errors import StoreError
 #: the journal's file name inside the state directory
 FILE_NAME = "transfers.sqlite3"
 #: the schema this code reads and writes (``PRAGMA user_version``)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: how long to wait for another process's write lock, in milliseconds
 BUSY_TIMEOUT_MS = 5000
 
-_SCHEMA = (
-    # One row per unfinished multipart upload. The UNIQUE key is the upload's whole identity: a row for the same
-    # destination and source path but another size, mtime or part size is a different (stale) upload and is kept
-    # so that `transfers --abort` can still abort it on the server.
-    """
-    CREATE TABLE uploads (
+_UPLOADS_V2 = """
+    CREATE TABLE {name} (
         id        INTEGER PRIMARY KEY,
         remote    TEXT    NOT NULL,
         endpoint  TEXT    NOT NULL,
         bucket    TEXT    NOT NULL,
         key       TEXT    NOT NULL,
-        upload_id TEXT    NOT NULL,
+        upload_id TEXT,
         source    TEXT    NOT NULL,
         size      INTEGER NOT NULL,
         mtime_ns  INTEGER NOT NULL,
         part_size INTEGER NOT NULL,
         created   TEXT    NOT NULL,
-        UNIQUE (remote, bucket, key, source, size, mtime_ns, part_size)
+        owner     TEXT    NOT NULL DEFAULT '',
+        md5       TEXT
     )
-    """,
+    """
+_SCHEMA = (
+    # One row per unfinished multipart upload, or per intent to start one (upload_id NULL). Several rows may share
+    # an identity: two live processes uploading the same file each own their upload.
+    _UPLOADS_V2.format(name="uploads"),
+    "CREATE INDEX uploads_by_target ON uploads (remote, bucket, key)",
     """
     CREATE TABLE parts (
         upload INTEGER NOT NULL REFERENCES uploads (id) ON DELETE CASCADE,
@@ -69,9 +80,58 @@ _SCHEMA = (
     """,
 )
 
-_COLUMNS = "id, remote, endpoint, bucket, key, upload_id, source, size, mtime_ns, part_size, created"
+_COLUMNS = "id, remote, endpoint, bucket, key, upload_id, source, size, mtime_ns, part_size, created, owner, md5"
 
-_Row = tuple[int, str, str, str, str, str, str, int, int, int, str]
+_Row = tuple[int, str, str, str, str, str | None, str, int, int, int, str, str, str | None]
+
+
+def _start_time(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from /proc), "" where that cannot be known."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return ""
+    # the command name (field 2) is in parentheses and may hold spaces: split after its closing one
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    return fields[19].decode() if len(fields) > 19 else ""
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return ""
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    return fields[0].decode() if fields else ""
+
+
+def owner_token(pid: int | None = None) -> str:
+    """This process (or ``pid``) as the journal records an owner: ``pid:start time``."""
+    pid = os.getpid() if pid is None else pid
+    return f"{pid}:{_start_time(pid)}"
+
+
+def owner_alive(owner: str) -> bool:
+    """Whether the process recorded as ``owner`` still runs (a zombie, or a reused pid, is not it)."""
+    pid_text, _, started = owner.partition(":")
+    if not pid_text.isdigit() or int(pid_text) <= 0:
+        return False
+    pid = int(pid_text)
+    if owner == owner_token():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    except OSError:
+        return False
+    if _proc_state(pid) == "Z":
+        return False
+    return not started or _start_time(pid) in ("", started)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +143,14 @@ class JournalUpload:
     endpoint: str  # the endpoint URL without userinfo, query or fragment ("" for the provider's default)
     bucket: str
     key: str
-    upload_id: str
+    upload_id: str | None  # None: an intent, written before CreateMultipartUpload answered
     source: str  # absolute local path of the source file
     size: int
     mtime_ns: int
     part_size: int
     created: datetime  # UTC
+    owner: str = ""  # the owning process: "pid:start time" (owner_token)
+    md5: str | None = None  # the whole-file MD5 (hex) sent as md5chksum when the upload was created
 
 
 def safe_endpoint(endpoint: str) -> str:
@@ -148,6 +210,8 @@ def _upload(row: _Row) -> JournalUpload:
         mtime_ns=row[8],
         part_size=row[9],
         created=created,
+        owner=row[11],
+        md5=row[12],
     )
 
 
@@ -158,6 +222,8 @@ class Journal:
         self.path = default_path() if path is None else path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        #: rows this Journal has handed out (claimed, intended or started) and not finished or released
+        self._held: set[int] = set()
         try:
             self._create_file()
             conn = sqlite3.connect(
@@ -208,12 +274,28 @@ class Journal:
                 f"the transfer journal {self.path} was written by a newer cloudpane (schema {version}); "
                 "upgrade cloudpane or remove the file"
             )
-        with _transaction(conn):
-            version = self._user_version(conn)  # another process may have created it meanwhile
-            if version == 0:
-                for statement in _SCHEMA:
-                    conn.execute(statement)
+        # a rebuilt table must not cascade-delete the parts of the old one
+        conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with _transaction(conn):
+                version = self._user_version(conn)  # another process may have created it meanwhile
+                if version == 0:
+                    for statement in _SCHEMA:
+                        conn.execute(statement)
+                elif version == 1:
+                    # v1 had a UNIQUE identity (one upload per source and destination), no owner, no intents
+                    conn.execute(_UPLOADS_V2.format(name="uploads_v2"))
+                    conn.execute(
+                        "INSERT INTO uploads_v2 (id, remote, endpoint, bucket, key, upload_id, source, size, mtime_ns,"
+                        " part_size, created) SELECT id, remote, endpoint, bucket, key, upload_id, source, size,"
+                        " mtime_ns, part_size, created FROM uploads"
+                    )
+                    conn.execute("DROP TABLE uploads")
+                    conn.execute("ALTER TABLE uploads_v2 RENAME TO uploads")
+                    conn.execute("CREATE INDEX uploads_by_target ON uploads (remote, bucket, key)")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
 
     @staticmethod
     def _user_version(conn: sqlite3.Connection) -> int:
@@ -235,22 +317,108 @@ class Journal:
     def find(
         self, *, remote: str, bucket: str, key: str, source: str, size: int, mtime_ns: int, part_size: int
     ) -> JournalUpload | None:
-        """The unfinished upload of this very source (path, size, mtime) to this destination with this part size,
-        or None. A changed source or another part size does not match; its row stays for ``transfers --abort``."""
+        """The unfinished upload of this very source (path, size, mtime) to this destination with this part size
+        that no other live process owns, claimed for this process; or None. A changed source or another part
+        size does not match; its row stays for ``transfers --abort``. Intents (no upload id) are not returned."""
+        me = owner_token()
+        with self._lock:
+            conn = self._connection()
+            try:
+                rows = conn.execute(
+                    f"SELECT {_COLUMNS} FROM uploads WHERE remote = ? AND bucket = ? AND key = ? AND source = ?"
+                    " AND size = ? AND mtime_ns = ? AND part_size = ? AND upload_id IS NOT NULL ORDER BY id",
+                    (remote, bucket, key, _source_path(source), size, mtime_ns, part_size),
+                ).fetchall()
+                for row in rows:
+                    found = _upload(row)
+                    if found.id in self._held or (found.owner != me and owner_alive(found.owner)):
+                        continue
+                    # claim it: only if nobody else claimed it since we read it
+                    with _transaction(conn):
+                        claimed = conn.execute(
+                            "UPDATE uploads SET owner = ? WHERE id = ? AND owner = ?", (me, found.id, found.owner)
+                        ).rowcount
+                    if claimed:
+                        self._held.add(found.id)
+                        return replace(found, owner=me)
+            except sqlite3.Error as exc:
+                raise self._fail(exc) from exc
+        return None
+
+    def intend(
+        self,
+        *,
+        remote: str,
+        endpoint: str,
+        bucket: str,
+        key: str,
+        source: str,
+        size: int,
+        mtime_ns: int,
+        part_size: int,
+        md5: str | None = None,
+    ) -> JournalUpload:
+        """Record that this process is about to create a multipart upload (before CreateMultipartUpload), so that
+        a kill before ``started`` still leaves a trace. The endpoint is stored without userinfo, query or fragment
+        (``safe_endpoint``)."""
+        if size < 0 or part_size <= 0:
+            raise ValueError(f"invalid size {size} or part size {part_size}")
+        clean_endpoint = safe_endpoint(endpoint)
+        path = _source_path(source)
+        created = datetime.now(UTC)
+        me = owner_token()
+        with self._lock:
+            conn = self._connection()
+            try:
+                with _transaction(conn):
+                    row = conn.execute(
+                        "INSERT INTO uploads (remote, endpoint, bucket, key, upload_id, source, size, mtime_ns,"
+                        " part_size, created, owner, md5) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        (
+                            remote,
+                            clean_endpoint,
+                            bucket,
+                            key,
+                            path,
+                            size,
+                            mtime_ns,
+                            part_size,
+                            created.isoformat(),
+                            me,
+                            md5,
+                        ),
+                    ).fetchone()
+            except sqlite3.Error as exc:
+                raise self._fail(exc) from exc
+            self._held.add(int(row[0]))
+        return JournalUpload(
+            id=int(row[0]),
+            remote=remote,
+            endpoint=clean_endpoint,
+            bucket=bucket,
+            key=key,
+            upload_id=None,
+            source=path,
+            size=size,
+            mtime_ns=mtime_ns,
+            part_size=part_size,
+            created=created,
+            owner=me,
+            md5=md5,
+        )
+
+    def started(self, intent: JournalUpload, upload_id: str) -> JournalUpload:
+        """Fill in the upload id the server gave for ``intent``."""
+        if not upload_id:
+            raise ValueError("empty upload id")
         with self._lock:
             try:
-                row = (
-                    self._connection()
-                    .execute(
-                        f"SELECT {_COLUMNS} FROM uploads WHERE remote = ? AND bucket = ? AND key = ? AND source = ?"
-                        " AND size = ? AND mtime_ns = ? AND part_size = ?",
-                        (remote, bucket, key, _source_path(source), size, mtime_ns, part_size),
-                    )
-                    .fetchone()
+                self._connection().execute(
+                    "UPDATE uploads SET upload_id = ? WHERE id = ? AND upload_id IS NULL", (upload_id, intent.id)
                 )
             except sqlite3.Error as exc:
                 raise self._fail(exc) from exc
-        return None if row is None else _upload(row)
+        return replace(intent, upload_id=upload_id)
 
     def start(
         self,
@@ -264,68 +432,77 @@ class Journal:
         size: int,
         mtime_ns: int,
         part_size: int,
+        md5: str | None = None,
     ) -> JournalUpload:
-        """Record a newly created multipart upload, with no parts yet.
-
-        A row with the same identity (remote, bucket, key, source path, size, mtime, part size) is *replaced*,
-        its recorded parts dropped: that is a restart after the server no longer knew the old upload id. Rows
-        for the same destination and source path with another size, mtime or part size (a changed source) are
-        left alone, so ``transfers --abort`` can still abort those uploads on the server.
-
-        The endpoint is stored without userinfo, query or fragment (``safe_endpoint``).
-        """
-        if size < 0 or part_size <= 0:
-            raise ValueError(f"invalid size {size} or part size {part_size}")
+        """Record a created multipart upload in one go (``intend`` then ``started``), owned by this process."""
         if not upload_id:
             raise ValueError("empty upload id")
-        clean_endpoint = safe_endpoint(endpoint)
-        path = _source_path(source)
-        created = datetime.now(UTC)
-        identity = (remote, bucket, key, path, size, mtime_ns, part_size)
-        with self._lock:
-            conn = self._connection()
-            try:
-                with _transaction(conn):
-                    # explicit delete of the parts: not relying on PRAGMA foreign_keys for the cascade
-                    conn.execute(
-                        "DELETE FROM parts WHERE upload IN (SELECT id FROM uploads WHERE remote = ? AND bucket = ?"
-                        " AND key = ? AND source = ? AND size = ? AND mtime_ns = ? AND part_size = ?)",
-                        identity,
-                    )
-                    row = conn.execute(
-                        f"INSERT INTO uploads ({_COLUMNS.removeprefix('id, ')})"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                        " ON CONFLICT (remote, bucket, key, source, size, mtime_ns, part_size) DO UPDATE SET"
-                        " endpoint = excluded.endpoint, upload_id = excluded.upload_id, created = excluded.created"
-                        " RETURNING id",
-                        (
-                            remote,
-                            clean_endpoint,
-                            bucket,
-                            key,
-                            upload_id,
-                            path,
-                            size,
-                            mtime_ns,
-                            part_size,
-                            created.isoformat(),
-                        ),
-                    ).fetchone()
-            except sqlite3.Error as exc:
-                raise self._fail(exc) from exc
-        return JournalUpload(
-            id=int(row[0]),
+        intent = self.intend(
             remote=remote,
-            endpoint=clean_endpoint,
+            endpoint=endpoint,
             bucket=bucket,
             key=key,
-            upload_id=upload_id,
-            source=path,
+            source=source,
             size=size,
             mtime_ns=mtime_ns,
             part_size=part_size,
-            created=created,
+            md5=md5,
         )
+        return self.started(intent, upload_id)
+
+    def intents(
+        self, *, remote: str | None = None, bucket: str | None = None, key: str | None = None
+    ) -> list[JournalUpload]:
+        """Intent rows (no upload id) whose owner is dead: a process was killed between writing the intent and
+        recording the upload id. Filtered by destination when given."""
+        with self._lock:
+            try:
+                rows = (
+                    self._connection()
+                    .execute(f"SELECT {_COLUMNS} FROM uploads WHERE upload_id IS NULL ORDER BY created, id")
+                    .fetchall()
+                )
+            except sqlite3.Error as exc:
+                raise self._fail(exc) from exc
+        found = [_upload(row) for row in rows]
+        return [
+            u
+            for u in found
+            if u.id not in self._held
+            and not owner_alive(u.owner)
+            and remote in (None, u.remote)
+            and bucket in (None, u.bucket)
+            and key in (None, u.key)
+        ]
+
+    def live_intents(self, *, remote: str, bucket: str, key: str) -> list[JournalUpload]:
+        """Intents for this destination whose owner still runs (this process included): their upload may be on
+        the server already, not yet journaled."""
+        with self._lock:
+            try:
+                rows = (
+                    self._connection()
+                    .execute(
+                        f"SELECT {_COLUMNS} FROM uploads WHERE upload_id IS NULL AND remote = ? AND bucket = ?"
+                        " AND key = ? ORDER BY id",
+                        (remote, bucket, key),
+                    )
+                    .fetchall()
+                )
+            except sqlite3.Error as exc:
+                raise self._fail(exc) from exc
+        return [u for u in map(_upload, rows) if owner_alive(u.owner)]
+
+    def upload_ids(self) -> set[str]:
+        """Every upload id in the journal (whoever owns it)."""
+        with self._lock:
+            try:
+                rows = (
+                    self._connection().execute("SELECT upload_id FROM uploads WHERE upload_id IS NOT NULL").fetchall()
+                )
+            except sqlite3.Error as exc:
+                raise self._fail(exc) from exc
+        return {str(r[0]) for r in rows}
 
     def part_done(self, upload: JournalUpload, number: int, etag: str, size: int) -> None:
         """Record part ``number`` (1-based) as uploaded; recording it again overwrites (idempotent).
@@ -339,7 +516,7 @@ class Journal:
             try:
                 self._connection().execute(
                     "INSERT INTO parts (upload, number, etag, size)"
-                    " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ? AND upload_id = ?)"
+                    " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ? AND upload_id IS ?)"
                     " ON CONFLICT (upload, number) DO UPDATE SET etag = excluded.etag, size = excluded.size",
                     (upload.id, number, etag, size, upload.id, upload.upload_id),
                 )
@@ -354,7 +531,7 @@ class Journal:
                     self._connection()
                     .execute(
                         "SELECT p.number, p.etag, p.size FROM parts p JOIN uploads u ON u.id = p.upload"
-                        " WHERE u.id = ? AND u.upload_id = ? ORDER BY p.number",
+                        " WHERE u.id = ? AND u.upload_id IS ? ORDER BY p.number",
                         (upload.id, upload.upload_id),
                     )
                     .fetchall()
@@ -370,15 +547,22 @@ class Journal:
             try:
                 with _transaction(conn):
                     conn.execute(
-                        "DELETE FROM parts WHERE upload IN (SELECT id FROM uploads WHERE id = ? AND upload_id = ?)",
+                        "DELETE FROM parts WHERE upload IN (SELECT id FROM uploads WHERE id = ? AND upload_id IS ?)",
                         (upload.id, upload.upload_id),
                     )
-                    conn.execute("DELETE FROM uploads WHERE id = ? AND upload_id = ?", (upload.id, upload.upload_id))
+                    conn.execute("DELETE FROM uploads WHERE id = ? AND upload_id IS ?", (upload.id, upload.upload_id))
             except sqlite3.Error as exc:
                 raise self._fail(exc) from exc
+            self._held.discard(upload.id)
+
+    def release(self, upload: JournalUpload) -> None:
+        """This Journal no longer uses ``upload`` (kept for a resume): another task or process may claim it once
+        this process is gone."""
+        with self._lock:
+            self._held.discard(upload.id)
 
     def unfinished(self) -> list[JournalUpload]:
-        """Every upload still in the journal, oldest first."""
+        """Every upload (and intent) still in the journal, oldest first."""
         with self._lock:
             try:
                 rows = self._connection().execute(f"SELECT {_COLUMNS} FROM uploads ORDER BY created, id").fetchall()

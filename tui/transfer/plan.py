@@ -189,6 +189,7 @@ async def run_transfer(
                 options=opts,
                 same_remote=item.same_remote,
                 progress=progress,
+                if_absent=item.dst_absent,
             )
             if move:
                 await item.src.delete(item.src_key, version_id=None)
