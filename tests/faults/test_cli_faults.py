@@ -175,3 +175,20 @@ async def test_a_destination_created_during_the_copy_is_a_conflict_not_an_overwr
     assert s3.get_object(Bucket=bucket, Key="dst/small.txt")["Body"].read() == b"theirs"
     assert s3.get_object(Bucket=bucket, Key="dst/big.bin")["Body"].read() == b"theirs too"
     assert pending_uploads(s3, bucket) == []
+
+
+async def test_a_single_file_whose_destination_appears_during_the_copy_is_a_conflict(
+    moto_server: S3Server, fault_proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, state: Path
+) -> None:
+    """One file, no listing: the HEAD that found nothing makes the write If-None-Match too."""
+    (tmp_path / "one.txt").write_bytes(b"ours\n")
+
+    async def write(rec: RequestRecord) -> None:
+        await asyncio.to_thread(s3.put_object, Bucket=bucket, Key="one.txt", Body=b"theirs")
+
+    fault_proxy.add_rule(op="PutObject", key="one.txt", action="hook", hook=write)
+    env = cli_env(moto_server, fault_proxy.url, state)
+    code, out, err = await run(env, tmp_path, "cp", "one.txt", f"s3://{bucket}/one.txt")
+    assert code == 5, (out, err)
+    assert "created by someone else during the copy; not overwritten" in err, err
+    assert s3.get_object(Bucket=bucket, Key="one.txt")["Body"].read() == b"theirs"

@@ -160,6 +160,13 @@ def _finish(tmp: Path, final: Path, metadata: dict[str, str] | None, *, exclusiv
             os.link(tmp, final)
         except FileExistsError as exc:
             raise PreconditionFailed(f"put {display_text(str(final))}: the file exists") from exc
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS):
+                raise
+            # a file system without hard links (FAT, exFAT, some FUSE mounts): check, then rename (not atomic)
+            if os.path.lexists(final):
+                raise PreconditionFailed(f"put {display_text(str(final))}: the file exists") from exc
+            os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
     else:
@@ -204,6 +211,13 @@ class LocalWriter:
         return PartResult(number, "", len(data))
 
     async def complete(self, parts: list[PartResult]) -> PutResult:
+        return await self._complete(parts, exclusive=False)
+
+    async def complete_if_absent(self, parts: list[PartResult]) -> PutResult:
+        """Complete only if nothing is at the final name yet (a file created meanwhile is PreconditionFailed)."""
+        return await self._complete(parts, exclusive=True)
+
+    async def _complete(self, parts: list[PartResult], *, exclusive: bool) -> PutResult:
         if self._fd is None:
             raise StoreError(f"write {display_text(str(self._final))}: the upload is closed")
         fd, self._fd = self._fd, None
@@ -215,7 +229,7 @@ class LocalWriter:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            _finish(self._tmp, self._final, self._metadata, exclusive=False)
+            _finish(self._tmp, self._final, self._metadata, exclusive=exclusive)
 
         try:
             await asyncio.to_thread(finish)

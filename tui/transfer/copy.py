@@ -316,9 +316,25 @@ async def copy_object(
         elif tracked is not None:
             tracked.keep()
         if isinstance(exc, PreconditionFailed) and exclusive:
+            there = await _same_content_there(dst, dst_key, size, metadata.get(MD5_KEY))
+            if there is not None:
+                return there  # the very bytes we were sending (another cp of the same file finished first)
             raise _created_meanwhile(dst, dst_key) from exc
         raise
     return result
+
+
+async def _same_content_there(dst: Store, key: str, size: int, md5_b64: str | None) -> PutResult | None:
+    """After a 412: the object that is there, when it holds exactly our content (same size and md5chksum)."""
+    if not md5_b64:
+        return None
+    try:
+        there = await dst.stat(key)
+    except CloudpaneError:
+        return None
+    if there.size == size and there.metadata.get(MD5_KEY) == md5_b64:
+        return PutResult(there.etag, there.version_id)
+    return None
 
 
 def _created_meanwhile(dst: Store, key: str) -> PreconditionFailed:
@@ -422,10 +438,11 @@ async def _single(
     except PreconditionFailed as exc:
         if not exclusive:
             raise
-        # an earlier try may have written it and lost the answer: the same bytes there are our own write
+        # an earlier try may have written it and lost the answer, or another cp of the same file finished first:
+        # the very bytes we were sending are there, so nothing was lost and nothing is overwritten
         with contextlib.suppress(CloudpaneError):
             there = await dst.stat(dst_key)
-            if sent and dst.features.etag_is_md5 and (there.etag or "").lower() == sent[-1] and len(sent) > 1:
+            if sent and dst.features.etag_is_md5 and (there.etag or "").lower() == sent[-1]:
                 return PutResult(there.etag, there.version_id)
         raise _created_meanwhile(dst, dst_key) from exc
 
@@ -609,13 +626,13 @@ async def _upload_parts(
         released = False
         try:
 
-            async def read() -> bytearray:
+            async def read(bandwidth: Bandwidth | None = opts.bandwidth) -> bytearray:
                 counter.rewind()
                 return await _read_range(
                     src.read(src_key, start=start, end=end, version_id=info.version_id, if_match=info.etag),
                     end - start,
                     counter,
-                    opts.bandwidth,
+                    bandwidth,
                 )
 
             async def attempt() -> tuple[PartResult, bytearray]:
@@ -627,7 +644,8 @@ async def _upload_parts(
             sent = recheck.get(number)
             kept: PartResult | None = None
             if sent is not None:
-                data = await retrying(read, policy=opts.retry)
+                # the local re-read of a part the server holds is not network traffic: no bandwidth limit
+                data = await retrying(lambda: read(None), policy=opts.retry)
                 digest = await asyncio.to_thread(content_md5, data)
                 if not etag_is_md5 or md5_b64_to_hex(digest) == sent.etag.lower():
                     kept = sent  # the server holds these very bytes

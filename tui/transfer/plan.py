@@ -121,14 +121,17 @@ def _label(loc: Location, store: Store, key: str) -> str:
     return str(replace(loc, key=key))
 
 
-async def _should_copy(item: Item, info: ObjectInfo, conflict: Conflict) -> bool:
-    """Decide by the conflict policy whether to copy over what is at the destination."""
-    if conflict == "overwrite" or item.dst_absent:
+async def _should_copy(item: Item, info: ObjectInfo, conflict: Conflict) -> bool | Literal["absent"]:
+    """Decide by the conflict policy whether to copy over what is at the destination: ``"absent"`` when the
+    destination was looked at and nothing is there (then the write may only create, never overwrite)."""
+    if item.dst_absent:
+        return "absent"
+    if conflict == "overwrite":
         return True
     try:
         existing = await item.dst.stat(item.dst_key)
     except NotFoundError:
-        return True
+        return "absent"
     if conflict == "skip":
         return False
     src_time, dst_time = info.mtime, existing.mtime
@@ -174,7 +177,8 @@ async def run_transfer(
             if _same_place(item):
                 raise UsageError(f"{display_text(item.src_label)}: source and destination are the same")
             info = item.info if item.info is not None else await item.src.stat(item.src_key)
-            if not await _should_copy(item, info, conflict):
+            decision = await _should_copy(item, info, conflict)
+            if not decision:
                 outcome.skipped += 1
                 if tracker:
                     tracker.finished(item, None, None)
@@ -189,7 +193,7 @@ async def run_transfer(
                 options=opts,
                 same_remote=item.same_remote,
                 progress=progress,
-                if_absent=item.dst_absent,
+                if_absent=decision == "absent",
             )
             if move:
                 await item.src.delete(item.src_key, version_id=None)

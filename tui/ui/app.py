@@ -49,7 +49,7 @@ from tui.storage.base import Store
 from tui.storage.hub import StoreHub
 from tui.storage.s3 import S3Store
 from tui.transfer.copy import Bandwidth, CopyOptions
-from tui.transfer.journal import Journal, JournalUpload
+from tui.transfer.journal import Journal, JournalUpload, owner_alive, owner_token
 from tui.transfer.plan import Conflict, Item, Outcome, run_transfer
 from tui.ui.dialogs import ConfirmDialog, HelpScreen, MessageDialog, NewBucket, NewBucketDialog, PromptDialog, plain
 from tui.ui.objects import DownloadVersion, InspectorScreen, PresignScreen, VersionsScreen
@@ -272,7 +272,11 @@ class CloudpaneApp(App[int]):
             return
         uploads: list[JournalUpload] = []
         lines: list[str] = []
+        me = owner_token()
         for u in rows:
+            if u.upload_id is None or (u.owner and u.owner != me and owner_alive(u.owner)):
+                # an intent is resolved by the next upload to its key; another live process's upload is not ours
+                continue
             state = await server_state(self.hub, u)
             if state == "completed":
                 journal.finish(u)  # it completed as the app quit; nothing to resume

@@ -34,7 +34,7 @@ from tui.storage.base import Store
 from tui.storage.hub import StoreHub
 from tui.storage.local import LocalStore
 from tui.storage.s3 import S3Store
-from tui.transfer.journal import Journal, JournalUpload
+from tui.transfer.journal import Journal, JournalUpload, owner_alive, owner_token
 from tui.transfer.plan import Item
 
 QuitChoice = Literal["keep", "cancel"]
@@ -74,10 +74,15 @@ def rows_for(journal: Journal, item: Item) -> list[JournalUpload]:
     except CloudpaneError:
         return []
     dst = item.dst
+    me = owner_token()
     return [
         u
         for u in journal.unfinished()
-        if u.remote == dst.remote.name and u.bucket == dst.bucket and u.key == item.dst_key and u.source == path
+        if u.remote == dst.remote.name
+        and u.bucket == dst.bucket
+        and u.key == item.dst_key
+        and u.source == path
+        and (not u.owner or u.owner == me or not owner_alive(u.owner))  # never another live process's upload
     ]
 
 
@@ -86,8 +91,9 @@ async def abort_upload(store: Store, upload: JournalUpload, journal: Journal) ->
     is forgotten too; any other failure raises and leaves the row, so that it can be tried again."""
     if not isinstance(store, S3Store):
         raise CloudpaneError(f"{display_text(str(destination(upload)))}: not an S3 bucket, cannot abort")
-    with contextlib.suppress(NotFoundError):  # gone already (completed, aborted, or the bucket was removed)
-        await store.resume_writer(upload.key, upload.upload_id).abort()
+    if upload.upload_id is not None:
+        with contextlib.suppress(NotFoundError):  # gone already (completed, aborted, or the bucket was removed)
+            await store.resume_writer(upload.key, upload.upload_id).abort()
     journal.finish(upload)
 
 
@@ -111,7 +117,7 @@ async def server_state(hub: StoreHub, upload: JournalUpload) -> UploadState:
     as large as the source, written after the upload started). A server that cannot be asked counts as pending."""
     try:
         store = await hub.store(destination(upload))
-        if not isinstance(store, S3Store):
+        if not isinstance(store, S3Store) or upload.upload_id is None:
             return "pending"
         try:
             await store.list_parts(upload.key, upload.upload_id)
