@@ -9,6 +9,7 @@ tool's back (``os``/``boto3``), as another program or client would.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.faults.proxy import FaultProxy
+from tests.servers import S3Server
 from tests.sync.conftest import Cli, keys, make_unreadable, objects, tree, write_tree
 
 FILES = {f"{name}.txt": name.encode() * 50 for name in ("a", "b", "c", "d")}
@@ -229,3 +232,48 @@ def test_an_unreadable_folder_blocks_every_delete(
     assert fine.summary()["deleted"] == 1, fine
     assert not (a.path / "a.txt").exists()
     assert set(b.files()) == {"b.txt", "c.txt", "d.txt", "locked/x.txt", "locked/y.txt", "new.txt"}
+
+
+async def test_a_failed_listing_page_is_an_error_in_the_march(
+    cli: Cli, moto_server: S3Server, s3: Any, bucket: Callable[..., str], tmp_path: Path
+) -> None:
+    """B's listing fails on its second page (a proxy in front of moto answers every continued ListObjectsV2 with
+    500). The failure enters the march as an error: the sync goes on with what it could list (exit 1, the
+    failure in a note and the summary), deletes nothing, and copies nothing to B on the strength of a key that
+    only looks absent there. Today the run died with one error line instead."""
+    count = 1005  # a page holds 1000 keys
+    files = {f"k{i:04d}.txt": f"{i}".encode() for i in range(count)}
+    a, b = _sides("local-s3", s3, bucket, tmp_path)
+    assert a.path is not None
+    write_tree(a.path, files)
+    for rel, data in files.items():  # the same objects on B, as a backup would have made them: equal at once
+        ns = (a.path / rel).stat().st_mtime_ns
+        s3.put_object(Bucket=b.bucket, Key=b.prefix + rel, Body=data, Metadata={"mtime": f"{ns / 1e9:.9f}"})
+    first = await asyncio.to_thread(cli.run, "sync", a.arg, b.arg)
+    assert first.check(0).summary()["same"] == count, first
+    (a.path / "k0001.txt").unlink()  # a delete that would cross to B
+
+    proxy = FaultProxy(moto_server.endpoint_url)
+    await proxy.start()
+    try:
+        proxy.add_rule(
+            "ListObjectsV2",
+            "status",
+            times=None,
+            status=500,
+            code="InternalError",
+            match=lambda rec: "continuation-token" in rec.query,
+        )
+        proxied = Cli({**cli.env, "AWS_ENDPOINT_URL": proxy.url}, cli.cwd)
+        r = (await asyncio.to_thread(proxied.run, "sync", a.arg, b.arg)).check(1)
+    finally:
+        await proxy.stop()
+    assert any("listing of" in line and "failed" in line and "InternalError" in line for line in r.err), r
+    s = r.summary()
+    assert (s["deleted"], s["new"], s["changed"], s["failed"]) == (0, 0, 0, 1), r
+    assert s["skipped"] >= 1, r
+    assert len(keys(s3, b.bucket, b.prefix)) == count  # k0001.txt is still on B
+
+    fine = (await asyncio.to_thread(cli.run, "sync", a.arg, b.arg)).check(0)  # whole again: the delete crosses
+    assert fine.summary()["deleted"] == 1, fine
+    assert "k0001.txt" not in keys(s3, b.bucket, b.prefix)
