@@ -125,3 +125,36 @@ def test_a_bad_resolve_mode_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     r = cli.run("sync", "--resolve", "largest", tmp_path / "a", tmp_path / "b")
     assert r.returncode == 2 and "'largest' is not one of" in r.stderr, r
+
+
+def test_a_state_from_before_is_adopted_in_either_order(
+    cli: Cli, s3: Any, bucket: Callable[..., str], tmp_path: Path
+) -> None:
+    """Before, the state was keyed by the arguments as typed (``sync B A`` had its own, columns in that order). A
+    pair last synced as ``sync s3://... DIR`` keeps its history: the old file is read once, columns mapped."""
+    import hashlib
+    import sqlite3
+
+    a, b, prefix, remote = _pair(cli, s3, bucket, tmp_path)
+    sync_dir = Path(cli.env["CLOUDPANE_STATE_DIR"]) / "sync"
+    (current,) = sync_dir.glob("*.sqlite3")  # canonical: the local side first (its columns are "a")
+    legacy_name = f"s3://{b}/{prefix}|{a}/"  # what `sync s3://b/p DIR` used to be keyed by
+    legacy = sync_dir / f"{hashlib.sha256(legacy_name.encode()).hexdigest()[:24]}.sqlite3"
+    db = sqlite3.connect(current)
+    rows = db.execute("SELECT * FROM state").fetchall()
+    db.close()
+    current.unlink()
+    old = sqlite3.connect(legacy)
+    old.execute(
+        "CREATE TABLE state (rel BLOB PRIMARY KEY, a_size INT, a_time REAL, a_etag TEXT, "
+        "b_size INT, b_time REAL, b_etag TEXT)"
+    )
+    with old:
+        old.executemany("INSERT INTO state VALUES (?, ?, ?, ?, ?, ?, ?)", [(r[0], *r[4:7], *r[1:4]) for r in rows])
+    old.close()
+
+    (a / "g.txt").unlink()  # known to the old state: a delete, not a new file on B
+    r = cli.run("sync", a, remote).check(0)
+    assert r.summary()["deleted"] == 1 and r.summary()["new"] == 0, r
+    assert objects(s3, b, prefix) == {"f.txt": FILES["f.txt"]}
+    assert tree(a) == {"f.txt": FILES["f.txt"]}
