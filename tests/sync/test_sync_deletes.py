@@ -277,3 +277,25 @@ async def test_a_failed_listing_page_is_an_error_in_the_march(
     fine = (await asyncio.to_thread(cli.run, "sync", a.arg, b.arg)).check(0)  # whole again: the delete crosses
     assert fine.summary()["deleted"] == 1, fine
     assert "k0001.txt" not in keys(s3, b.bucket, b.prefix)
+
+    # a backup from B into A meets the same failure on its source: what only looks gone from B stays in A
+    proxy = FaultProxy(moto_server.endpoint_url)
+    await proxy.start()
+    try:
+        proxy.add_rule(
+            "ListObjectsV2",
+            "status",
+            times=None,
+            status=500,
+            code="InternalError",
+            match=lambda rec: "continuation-token" in rec.query,
+        )
+        proxied = Cli({**cli.env, "AWS_ENDPOINT_URL": proxy.url}, cli.cwd)
+        back = (await asyncio.to_thread(proxied.run, "backup", "--delete", b.arg, a.path)).check(1)
+    finally:
+        await proxy.stop()
+    assert any("listing of" in line and "InternalError" in line for line in back.err), back
+    assert any("deletion(s) not done" in line for line in back.err), back
+    s = back.summary()
+    assert (s["deleted"], s["failed"]) == (0, 1) and s["skipped"] >= 1, back
+    assert len(tree(a.path)) == count - 1
