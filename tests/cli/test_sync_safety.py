@@ -133,3 +133,21 @@ def test_sides_that_overlap_are_a_usage_error(cli: Cli, s3: Any, bucket: str, tm
     assert not (a / "backup").exists()
     # prefixes that only share a beginning are separate places
     cli.run("sync", f"s3://{bucket}/p", f"s3://{bucket}/pq").check(0)
+
+
+def test_a_place_inside_or_around_a_locked_one_is_refused(cli: Cli, s3: Any, bucket: str, tmp_path: Path) -> None:
+    """A backup into ``bk/`` with ``--delete`` would delete the keys a run into ``bk/sub/`` is writing (and the
+    reverse): while either holds its lock, the other place refuses too."""
+    src = tmp_path / "src"
+    write_tree(src, FILES)
+    outer, inner = f"s3://{bucket}/bk/", f"s3://{bucket}/bk/sub/"
+    for held, run in ((outer, inner), (inner, outer)):
+        with DestinationLock([held], verb="backup", base=_state(cli)):
+            r = cli.run("backup", "--delete", src, run)
+            line = r.one_error_line(5)
+            assert f"{run} overlaps {held}, in use by another backup (pid {os.getpid()})" in line, r
+    assert keys(s3, bucket) == []
+    # a prefix that only shares a beginning is another place
+    with DestinationLock([f"s3://{bucket}/bk/"], verb="backup", base=_state(cli)):
+        cli.run("backup", src, f"s3://{bucket}/bk2").check(0)
+    assert objects(s3, bucket, "bk2/") == FILES

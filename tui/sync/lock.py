@@ -1,6 +1,9 @@
 """One lock per destination for backup and sync: a second run on the same place refuses (exit 5) and names the
 pid that holds it.
 
+A run also refuses while another holds a place inside or around its own (a backup into ``s3://b/bk/`` while
+one into ``s3://b/bk/sub/`` runs), since its deletes would reach into the other's keys.
+
 The lock is a file in the XDG state directory (``locks/<hash of the location>.lock``) held with ``flock``: the
 kernel releases it when the holder exits, however it exits, so a dead holder's lock is simply taken (and said
 so, when the file still names the pid that died without cleaning up). The file holds the pid and the location,
@@ -103,6 +106,11 @@ class DestinationLock:
         except OSError as exc:
             os.close(fd)
             raise StoreError(f"cannot lock {display_text(str(path))}: {exc.strerror or exc}") from exc
+        try:
+            self._check_nested(location, path)
+        except BaseException:
+            os.close(fd)
+            raise
         old = _read(fd)
         old_pid = old.get("pid")
         if isinstance(old_pid, int) and old_pid != os.getpid() and self.on_note is not None:
@@ -112,6 +120,36 @@ class DestinationLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(record).encode("utf-8", "surrogateescape"), 0)
         return fd
+
+    def _check_nested(self, location: str, own: Path) -> None:
+        """A run on a place inside ours (``s3://b/bk/sub/`` while we take ``s3://b/bk/``), or around it, holds
+        another lock file: refuse as well. Each held lock file is probed with a non-blocking flock that is let go
+        at once (two overlapping runs that start in the same instant may both refuse: the safe way round)."""
+        for other in sorted(own.parent.glob("*.lock")):
+            if other == own:
+                continue
+            try:
+                fd = os.open(other, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                holder = _read(fd)
+                theirs = holder.get("location")
+                if not isinstance(theirs, str) or not (theirs.startswith(location) or location.startswith(theirs)):
+                    continue
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    verb = holder.get("verb") or "backup or sync"
+                    raise LockHeld(
+                        f"{display_text(location)} overlaps {display_text(theirs)}, in use by another "
+                        f"{display_text(str(verb))} (pid {display_text(str(holder.get('pid') or 'unknown'))}); "
+                        "try again when it ends"
+                    ) from None
+                except OSError:
+                    continue
+            finally:
+                os.close(fd)  # also lets go of a probe that got the lock
 
     def release(self) -> None:
         fds, self._fds = self._fds, []
