@@ -711,13 +711,31 @@ def presign(expires: str, version_id: str | None, location: str) -> None:
 
 # -- backup / restore / sync --------------------------------------------------------------------------------
 def _report(report: BackupReport, as_json: bool) -> NoReturn:
+    """Notes, then the summary (or, when the delete gate refused, one line per refusal: exit 5)."""
     for note in report.notes:
         _err(note)
     if as_json:
         click.echo(report.as_json())
-    else:
+    if report.refusals and not report.failed and not report.refused:
+        for line in report.refusals:
+            _err(f"error: {line}")
+        raise SystemExit(int(ExitCode.CONFLICT))
+    if not as_json:
         _err(report.line())
     raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.PARTIAL))
+
+
+def _note(text: str) -> None:
+    _err(f"note: {text}")
+
+
+def _max_delete(text: str | None) -> None:
+    from tui.sync.gate import DeleteLimit
+
+    try:
+        DeleteLimit.parse(text)
+    except CloudpaneError as exc:
+        _fail(exc)
 
 
 def _print_action(action: BackupAction, *, verbose: bool, as_json: bool = False) -> None:
@@ -736,8 +754,12 @@ def _print_action(action: BackupAction, *, verbose: bool, as_json: bool = False)
 @click.option("--follow-symlinks", is_flag=True, help="Follow symlinks (loops are detected); skipped by default.")
 @click.option("--checksum", is_flag=True, help="Compare content by MD5 instead of size and modification time.")
 @click.option("--delete", is_flag=True, help="Delete what is gone from the source (safely: see the README).")
-@click.option("--max-delete", type=int, help="Refuse to delete more than N objects (default: half the destination).")
-@click.option("--force", is_flag=True, help="Allow deleting more than --max-delete.")
+@click.option(
+    "--max-delete",
+    metavar="N|P%",
+    help="Refuse to delete more than N objects, or P% of the destination (default: 50%).",
+)
+@click.option("--force", is_flag=True, help="Allow deleting more than --max-delete, or from an empty source.")
 @click.option("-n", "--dry-run", is_flag=True, help="Print the plan (+ new, * changed, - deleted) and change nothing.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list unchanged files (=).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (for cron).")
@@ -749,7 +771,7 @@ def backup(
     follow_symlinks: bool,
     checksum: bool,
     delete: bool,
-    max_delete: int | None,
+    max_delete: str | None,
     force: bool,
     dry_run: bool,
     verbose: bool,
@@ -757,15 +779,20 @@ def backup(
     src: str,
     dst: str,
 ) -> None:
-    """Back up SRC to DST incrementally: only what changed is sent."""
+    """Back up SRC to DST incrementally: only what changed is sent.
+
+    Exit 4 when SRC is missing, 5 when the delete gate refuses (an empty source, more than --max-delete) or
+    another backup or sync holds DST, 2 when SRC and DST overlap."""
     from tui.sync.backup import BackupOptions
     from tui.sync.backup import backup as run_backup
     from tui.sync.filters import KeyFilter
+    from tui.sync.gate import DeleteRefused
     from tui.transfer.copy import CopyOptions
     from tui.transfer.journal import Journal
 
     src_loc, dst_loc = _parse(src), _parse(dst)
     settings = _settings()
+    _max_delete(max_delete)
 
     async def run() -> BackupReport:
         keep = KeyFilter.for_root(
@@ -774,8 +801,6 @@ def backup(
         async with StoreHub(settings) as hub:
             src_store, src_prefix = await hub.side(src_loc, symlinks="follow" if follow_symlinks else "skip")
             dst_store, dst_prefix = await hub.side(dst_loc)
-            if src_loc.kind == "local" and not (src_loc.path and src_loc.path.is_dir()):
-                raise NotFoundError(f"{display_text(str(src_loc))}: no such directory")
             journal = Journal()
             try:
                 return await run_backup(
@@ -797,7 +822,10 @@ def backup(
                     ),
                     same_remote=hub.same_remote(src_loc, dst_loc),
                     on_action=lambda a: _print_action(a, verbose=verbose or dry_run, as_json=as_json),
+                    on_note=_note,
                 )
+            except DeleteRefused as exc:
+                return exc.report
             finally:
                 journal.close()
 
@@ -847,6 +875,7 @@ def restore(
                 copy_options=CopyOptions(part_size=settings.part_size, concurrency=settings.concurrency),
                 on_action=lambda a: _print_action(a, verbose=verbose or dry_run, as_json=as_json),
                 src_entries=stream,
+                on_note=_note,
             )
 
     _report(_run(run), as_json)
@@ -855,36 +884,72 @@ def restore(
 @main.command(name="sync")
 @click.option("--exclude", "excludes", multiple=True, metavar="PATTERN", help="gitignore-style pattern (repeatable).")
 @click.option("--include-hidden", is_flag=True, help="Sync hidden files and folders too (skipped by default).")
+@click.option(
+    "--max-delete",
+    metavar="N|P%",
+    help="Refuse to delete more than N files, or P% of what the last sync knew, on either side (default: 50%).",
+)
+@click.option("--force", is_flag=True, help="Allow deleting more than --max-delete, or because a side is empty.")
+@click.option(
+    "--resolve",
+    type=click.Choice(["none", "newer", "older", "a", "b", "keep-both"]),
+    default="none",
+    show_default=True,
+    help="Conflicts: report them (none), or the newer/older copy wins, or A's/B's, or keep both (NAME.conflictN).",
+)
 @click.option("-n", "--dry-run", is_flag=True, help="Print the plan and change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.argument("a")
 @click.argument("b")
-def sync_cmd(excludes: tuple[str, ...], include_hidden: bool, dry_run: bool, as_json: bool, a: str, b: str) -> None:
-    """Two-way sync of A and B: changes since the last sync cross over; both changed is a conflict (exit 1)."""
+def sync_cmd(
+    excludes: tuple[str, ...],
+    include_hidden: bool,
+    max_delete: str | None,
+    force: bool,
+    resolve: str,
+    dry_run: bool,
+    as_json: bool,
+    a: str,
+    b: str,
+) -> None:
+    """Two-way sync of A and B: changes since the last sync cross over; both changed is a conflict (exit 1).
+
+    Exit 4 when A or B is missing, 5 when the delete gate refuses (a side is empty, or lost more than
+    --max-delete) or another backup or sync holds A or B, 2 when A and B overlap."""
     from tui.sync.filters import KeyFilter
+    from tui.sync.gate import DeleteGate, DeleteLimit, DeleteRefused
+    from tui.sync.twoway import RESOLVE_MODES, Resolve
     from tui.sync.twoway import sync as run_sync
     from tui.transfer.copy import CopyOptions
 
     a_loc, b_loc = _parse(a), _parse(b)
     settings = _settings()
+    _max_delete(max_delete)
+    assert resolve in RESOLVE_MODES
+    mode: Resolve = resolve  # type: ignore[assignment]  # click.Choice checked it
 
     async def run() -> BackupReport:
         keep = KeyFilter(include_hidden=include_hidden, excludes=excludes)
         async with StoreHub(settings) as hub:
             a_store, a_prefix = await hub.side(a_loc, symlinks="skip")
             b_store, b_prefix = await hub.side(b_loc, symlinks="skip")
-            return await run_sync(
-                a_store,
-                a_prefix,
-                b_store,
-                b_prefix,
-                name=f"{a_store.url}/{a_prefix}|{b_store.url}/{b_prefix}",
-                keep=keep,
-                copy_options=CopyOptions(part_size=settings.part_size, concurrency=settings.concurrency),
-                dry_run=dry_run,
-                on_action=lambda act: _print_action(act, verbose=False, as_json=as_json),
-                files_in_flight=settings.max_files_in_flight,
-            )
+            try:
+                return await run_sync(
+                    a_store,
+                    a_prefix,
+                    b_store,
+                    b_prefix,
+                    keep=keep,
+                    copy_options=CopyOptions(part_size=settings.part_size, concurrency=settings.concurrency),
+                    dry_run=dry_run,
+                    on_action=lambda act: _print_action(act, verbose=False, as_json=as_json),
+                    files_in_flight=settings.max_files_in_flight,
+                    gate=DeleteGate(DeleteLimit.parse(max_delete), force),
+                    resolve=mode,
+                    on_note=_note,
+                )
+            except DeleteRefused as exc:
+                return exc.report
 
     _report(_run(run), as_json)
 

@@ -8,9 +8,10 @@ Comparison (per pair present on both sides), cheapest first:
   unchanged without any request, as ``aws s3 sync`` decides; only when the file looks newer is the object's
   ``mtime`` metadata (rclone's) read by HEAD. So a no-change backup sends no PUT and no HEAD.
 
-Deletes (``delete=True``) are rclone-careful: they run last, never after a failed transfer, never when the source
-is empty, and never more than ``max_delete`` (default: half of the destination) without ``force``. The keys to
-delete are spilled to a temporary file, so memory does not grow with the destination either.
+Deletes (``delete=True``) pass the one delete gate (``tui.sync.gate``): they run last, never after a failed
+transfer or listing, never when the source is empty, and never more than ``max_delete`` (default: half of the
+destination) without ``force``. The keys to delete are spilled to a temporary file, so memory does not grow with
+the destination either. A run that changes something holds the destination's lock (``tui.sync.lock``).
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, Protocol, runtime_checkable
 
 from tui.config import cache_dir
-from tui.errors import CloudpaneError, ConflictError, NotFoundError, UnsafePathError, one_line
+from tui.errors import CloudpaneError, NotFoundError, UnsafePathError, UsageError, one_line
 from tui.safety import display_text
 from tui.storage.base import Entry, ObjectInfo, Store
 from tui.storage.meta import MD5_KEY, md5_b64_to_hex
-from tui.sync.march import Pair, entries, march
+from tui.sync.gate import DeleteGate, DeleteLimit, DeleteRefused, Verdict, local_key, overlap, require_dir
+from tui.sync.lock import DestinationLock
+from tui.sync.march import Listed, Pair, entries, march
 from tui.transfer.copy import CopyOptions, copy_object
 from tui.transfer.plan import Item, Tracker
 
@@ -72,6 +75,10 @@ class Report:
     errors: list[str] = field(default_factory=list)
     #: messages about the run as a whole (not one item): skipped deletes, unreadable folders
     notes: list[str] = field(default_factory=list)
+    #: deletes the gate refused (exit 5), one line each
+    refusals: list[str] = field(default_factory=list)
+    #: refusals that ``force`` overrode (the TUI's compare shows them: its plan is made with force)
+    overridden: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         mode = " (dry run: nothing changed)" if self.dry_run else ""
@@ -97,9 +104,24 @@ class Report:
         self.errors.append(one_line(exc))
         emit(Action("!", rel, 0, one_line(exc)))
 
+    def listing_failed(self, message: str) -> None:
+        """A listing that failed part way: one failure, and a note that says where."""
+        self.failed += 1
+        self.errors.append(message)
+        self.notes.append(message)
+
+    def apply(self, verdict: Verdict, pending: int) -> bool:
+        """Record the gate's verdict on ``pending`` deletes; whether they may run."""
+        if verdict.skipped is not None:
+            self.skipped += pending
+            self.notes.append(verdict.skipped)
+        if verdict.refusal is not None:
+            self.refusals.append(verdict.refusal)
+        return verdict.allowed
+
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.refused == 0 and self.conflicts == 0
+        return self.failed == 0 and self.refused == 0 and self.conflicts == 0 and not self.refusals
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +129,12 @@ class BackupOptions:
     checksum: bool = False
     delete: bool = False
     dry_run: bool = False
-    max_delete: int | None = None
+    #: a number of objects, or a percentage ("30%") of the destination; None: 50 %
+    max_delete: int | str | None = None
     force: bool = False
     files_in_flight: int = 16
+    #: hold the destination's lock while a run that changes something goes (``tui.sync.lock``)
+    lock: bool = True
 
 
 class HashCache:
@@ -152,8 +177,35 @@ class HashCache:
         self.db.close()
 
 
+@runtime_checkable
+class LocalPaths(Protocol):
+    """A store whose keys are files on this machine (hashed in place, mtimes exact)."""
+
+    def read_path(self, key: str) -> Path: ...
+
+
 def _is_local(store: Store) -> bool:
-    return callable(getattr(store, "path", None)) and not store.features.buckets
+    return isinstance(store, LocalPaths) and not store.features.buckets
+
+
+def side_id(store: Store, prefix: str) -> tuple[str, str]:
+    """Where one side is, comparable with another side: (store, real path or prefix ending in ``/``)."""
+    if _is_local(store):
+        return "local", local_key(Path(store.url) / prefix)
+    return store.url, prefix
+
+
+def side_label(store: Store, prefix: str) -> str:
+    return local_key(Path(store.url) / prefix) if _is_local(store) else f"{store.url}/{prefix}"
+
+
+def check_apart(a: tuple[Store, str], b: tuple[Store, str]) -> None:
+    """Two sides that are the same place, or one inside the other, are a usage error (exit 2)."""
+    ia, ib = side_id(*a), side_id(*b)
+    if overlap(ia, ib):
+        la, lb = side_label(*a), side_label(*b)
+        how = "are the same place" if ia == ib else "overlap (one is inside the other)"
+        raise UsageError(f"{display_text(la)} and {display_text(lb)} {how}: choose two separate locations")
 
 
 def _listing_md5(e: Entry) -> str | None:
@@ -176,7 +228,8 @@ class Comparer:
     async def _md5(self, store: Store, key: str, e: Entry) -> str | None:
         if _is_local(store):
             assert self.hashes is not None
-            path = store.read_path(key)  # type: ignore[attr-defined]
+            assert isinstance(store, LocalPaths)
+            path = store.read_path(key)
             return await asyncio.to_thread(self.hashes.md5, path)
         fast = _listing_md5(e)
         if fast:
@@ -236,11 +289,55 @@ async def backup(
     copy_options: CopyOptions,
     same_remote: bool = False,
     on_action: Callable[[Action], None] | None = None,
-    src_entries: AsyncIterator[tuple[str, Entry]] | None = None,
+    src_entries: AsyncIterator[Listed] | None = None,
     tracker: Tracker | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> Report:
     """Make ``dst_prefix`` of ``dst`` match ``src_prefix`` of ``src`` (one way). ``src_entries`` replaces the
-    source listing (``restore --as-of`` passes the versions that were latest then)."""
+    source listing (``restore --as-of`` passes the versions that were latest then).
+
+    Raises UsageError for sides that overlap, NotFoundError for a local source that is not there, LockHeld when
+    another run holds the destination, DeleteRefused (after the transfers) when the delete gate refused."""
+    check_apart((src, src_prefix), (dst, dst_prefix))
+    if src_entries is None:
+        await require_dir(src, side_label(src, src_prefix))
+    lock = None
+    if options.lock and not options.dry_run:
+        lock = DestinationLock([side_label(dst, dst_prefix)], verb="backup", on_note=on_note)
+        lock.acquire()
+    try:
+        return await _backup(
+            src,
+            src_prefix,
+            dst,
+            dst_prefix,
+            keep=keep,
+            options=options,
+            copy_options=copy_options,
+            same_remote=same_remote,
+            on_action=on_action,
+            src_entries=src_entries,
+            tracker=tracker,
+        )
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _backup(
+    src: Store,
+    src_prefix: str,
+    dst: Store,
+    dst_prefix: str,
+    *,
+    keep: Callable[[str], bool] | None,
+    options: BackupOptions,
+    copy_options: CopyOptions,
+    same_remote: bool,
+    on_action: Callable[[Action], None] | None,
+    src_entries: AsyncIterator[Listed] | None,
+    tracker: Tracker | None,
+) -> Report:
     started = time.monotonic()
     report = Report(dry_run=options.dry_run)
     comparer = Comparer(src, src_prefix, dst, dst_prefix, checksum=options.checksum)
@@ -314,6 +411,9 @@ async def backup(
     try:
         src_stream = src_entries if src_entries is not None else entries(src, src_prefix, keep)
         async for pair in march(src_stream, entries(dst, dst_prefix, keep)):
+            if pair.error is not None:
+                report.listing_failed(pair.error)  # a note at the end; the deletes will not run
+                continue
             if pair.src is not None:
                 src_count += 1
             if pair.dst is not None:
@@ -328,9 +428,6 @@ async def backup(
             task.add_done_callback(tasks.discard)
         while tasks:
             await asyncio.gather(*list(tasks), return_exceptions=True)
-        for problem in getattr(src, "listing_errors", []):
-            report.failed += 1
-            report.notes.append(f"cannot read folder {problem}")
         if options.delete:
             await _deletes(spill, dst, dst_prefix, src_count, dst_count, options, report, emit)
     finally:
@@ -354,22 +451,16 @@ async def _deletes(
 ) -> None:
     spill.seek(0)
     pending = sum(1 for _ in spill)
-    if not pending:
+    gate = DeleteGate(DeleteLimit.parse(options.max_delete), options.force)
+    verdict = gate.verdict(pending=pending, errors=report.failed + report.refused, listed=src_count, known=dst_count)
+    if verdict.allowed and options.force:
+        unforced = DeleteGate(gate.limit).verdict(pending=pending, errors=0, listed=src_count, known=dst_count)
+        if unforced.refusal is not None:
+            report.overridden.append(unforced.refusal)
+    if not report.apply(verdict, pending):
+        if report.refusals:
+            raise DeleteRefused(report.refusals, report)
         return
-    if report.failed or report.refused:
-        report.skipped += pending
-        report.notes.append(f"{pending} deletion(s) not done: some transfers failed")
-        return
-    if src_count == 0:
-        raise ConflictError(
-            f"refusing to delete {pending} object(s): the source is empty (wrong path, or unmounted disk?)"
-        )
-    limit = options.max_delete if options.max_delete is not None else dst_count // 2
-    if pending > limit and not options.force:
-        raise ConflictError(
-            f"refusing to delete {pending} of {dst_count} object(s) at the destination (limit {limit}); "
-            "check the source, then use --force or --max-delete"
-        )
     spill.seek(0)
     for line in spill:
         rel = json.loads(line)
