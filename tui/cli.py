@@ -863,7 +863,7 @@ def restore(
             dst_loc.path.mkdir(parents=True, exist_ok=True)
         async with StoreHub(settings) as hub:
             src_store, src_prefix = await hub.side(src_loc)
-            dst_store, dst_prefix = await hub.side(dst_loc, symlinks="skip", restore=True)
+            dst_store, dst_prefix = await hub.side(dst_loc, symlinks="skip")
             stream = versions_as_of(src_store, src_prefix, when, keep) if when is not None else None
             return await run_backup(
                 src_store,

@@ -98,9 +98,7 @@ class StoreHub:
         remote = await self.remote(location)
         return remote.store(location.bucket)
 
-    async def side(
-        self, loc: Location, *, symlinks: Literal["files", "skip", "follow"] = "files", restore: bool = False
-    ) -> tuple[Store, str]:
+    async def side(self, loc: Location, *, symlinks: Literal["files", "skip", "follow"] = "files") -> tuple[Store, str]:
         """The store and key prefix of one side of a backup or sync: a local directory is its own root (so keys
         cannot leave it), a bucket location gives its bucket and the key as a prefix ending in ``/``."""
         if loc.kind == "local":

@@ -36,7 +36,7 @@ from tui.storage.base import Entry, ObjectInfo, Store
 from tui.storage.meta import MD5_KEY, md5_b64_to_hex
 from tui.sync.gate import DeleteGate, DeleteLimit, DeleteRefused, Verdict, local_key, overlap, require_dir
 from tui.sync.lock import DestinationLock
-from tui.sync.march import Listed, Pair, entries, march
+from tui.sync.march import CollectsListingErrors, Listed, Pair, entries, march
 from tui.transfer.copy import CopyOptions, copy_object
 from tui.transfer.plan import Item, Tracker
 
@@ -428,6 +428,9 @@ async def _backup(
             task.add_done_callback(tasks.discard)
         while tasks:
             await asyncio.gather(*list(tasks), return_exceptions=True)
+        if isinstance(src, CollectsListingErrors):
+            report.skipped += len(src.skipped_links)
+            report.notes.extend(f"skipped symlink {link}" for link in src.skipped_links)
         if options.delete:
             await _deletes(spill, dst, dst_prefix, src_count, dst_count, options, report, emit)
     finally:

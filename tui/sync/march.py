@@ -40,6 +40,9 @@ class CollectsListingErrors(Protocol):
     after the folder (the walk is depth first in key order)."""
 
     listing_errors: list[str]
+    #: links a listing did not follow because they lead outside its root (``--follow-symlinks``): reported, not
+    #: errors (they are left out on purpose, like hidden files)
+    skipped_links: list[str]
 
 
 @dataclass(frozen=True, slots=True)
