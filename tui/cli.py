@@ -333,9 +333,8 @@ def _transfer(
     sources: tuple[str, ...], destination: str, *, recursive: bool, move: bool, force: bool, bwlimit: str | None
 ) -> None:
     from tui.config import parse_size
-    from tui.transfer.copy import Bandwidth, CopyOptions
-    from tui.transfer.journal import Journal
-    from tui.transfer.plan import run_transfer
+    from tui.transfer.copy import Bandwidth
+    from tui.transfer.plan import journaled, run_transfer
     from tui.transfer.retry import RetryCounter, RetryPolicy
 
     srcs = [_parse(s) for s in sources]
@@ -350,32 +349,24 @@ def _transfer(
     retries = RetryCounter()
 
     async def run() -> None:
-        journal = Journal()
-        options = CopyOptions(
-            part_size=settings.part_size,
-            concurrency=settings.concurrency,
-            bandwidth=bandwidth,
-            journal=journal,
-            retry=RetryPolicy(counter=retries),
-        )
-        try:
-            async with StoreHub(settings) as hub:
+        with journaled(settings, bandwidth=bandwidth, retry=RetryPolicy(counter=retries)) as options:
+            try:
+                async with StoreHub(settings) as hub:
+                    if bar is not None:
+                        bar.start()
+                    await run_transfer(
+                        hub,
+                        srcs,
+                        dst,
+                        recursive=recursive,
+                        move=move,
+                        conflict="overwrite" if force else "refuse-newer",
+                        outcome=outcome,
+                        options=options,
+                    )
+            finally:
                 if bar is not None:
-                    bar.start()
-                await run_transfer(
-                    hub,
-                    srcs,
-                    dst,
-                    recursive=recursive,
-                    move=move,
-                    conflict="overwrite" if force else "refuse-newer",
-                    outcome=outcome,
-                    options=options,
-                )
-        finally:
-            if bar is not None:
-                await bar.stop()
-            journal.close()
+                    await bar.stop()
 
     _run(run)
     verb = "moved" if move else "copied"
@@ -703,6 +694,8 @@ def presign(expires: str, version_id: str | None, location: str) -> None:
             key = hub.key(loc)
             if not key or key.endswith("/"):
                 raise UsageError("presign takes an object, not a prefix")
+            if ttl > store.features.max_presign:
+                raise UsageError(f"--expires {display_text(expires)} is longer than this store's links can live")
             await store.stat(key, version_id=version_id)
             click.echo(await store.presign(key, expires=ttl, version_id=version_id))
 
@@ -783,12 +776,10 @@ def backup(
 
     Exit 4 when SRC is missing, 5 when the delete gate refuses (an empty source, more than --max-delete) or
     another backup or sync holds DST, 2 when SRC and DST overlap."""
-    from tui.sync.backup import BackupOptions
+    from tui.sync.backup import BackupOptions, DeleteRefused
     from tui.sync.backup import backup as run_backup
     from tui.sync.filters import KeyFilter
-    from tui.sync.gate import DeleteRefused
-    from tui.transfer.copy import CopyOptions
-    from tui.transfer.journal import Journal
+    from tui.transfer.plan import journaled
 
     src_loc, dst_loc = _parse(src), _parse(dst)
     settings = _settings()
@@ -801,33 +792,29 @@ def backup(
         async with StoreHub(settings) as hub:
             src_store, src_prefix = await hub.side(src_loc, symlinks="follow" if follow_symlinks else "skip")
             dst_store, dst_prefix = await hub.side(dst_loc)
-            journal = Journal()
-            try:
-                return await run_backup(
-                    src_store,
-                    src_prefix,
-                    dst_store,
-                    dst_prefix,
-                    keep=keep,
-                    options=BackupOptions(
-                        checksum=checksum,
-                        delete=delete,
-                        dry_run=dry_run,
-                        max_delete=max_delete,
-                        force=force,
-                        files_in_flight=settings.max_files_in_flight,
-                    ),
-                    copy_options=CopyOptions(
-                        part_size=settings.part_size, concurrency=settings.concurrency, journal=journal
-                    ),
-                    same_remote=hub.same_remote(src_loc, dst_loc),
-                    on_action=lambda a: _print_action(a, verbose=verbose or dry_run, as_json=as_json),
-                    on_note=_note,
-                )
-            except DeleteRefused as exc:
-                return exc.report
-            finally:
-                journal.close()
+            with journaled(settings) as copy_options:
+                try:
+                    return await run_backup(
+                        src_store,
+                        src_prefix,
+                        dst_store,
+                        dst_prefix,
+                        keep=keep,
+                        options=BackupOptions(
+                            checksum=checksum,
+                            delete=delete,
+                            dry_run=dry_run,
+                            max_delete=max_delete,
+                            force=force,
+                            files_in_flight=settings.max_files_in_flight,
+                        ),
+                        copy_options=copy_options,
+                        same_remote=hub.same_remote(src_loc, dst_loc),
+                        on_action=lambda a: _print_action(a, verbose=verbose or dry_run, as_json=as_json),
+                        on_note=_note,
+                    )
+                except DeleteRefused as exc:
+                    return exc.report
 
     _report(_run(run), as_json)
 
@@ -848,7 +835,7 @@ def restore(
     from tui.sync.backup import backup as run_backup
     from tui.sync.filters import KeyFilter
     from tui.timeparse import parse_time
-    from tui.transfer.copy import CopyOptions
+    from tui.transfer.plan import journaled
 
     src_loc, dst_loc = _parse(src), _parse(dst)
     settings = _settings()
@@ -865,18 +852,19 @@ def restore(
             src_store, src_prefix = await hub.side(src_loc)
             dst_store, dst_prefix = await hub.side(dst_loc, symlinks="skip")
             stream = versions_as_of(src_store, src_prefix, when, keep) if when is not None else None
-            return await run_backup(
-                src_store,
-                src_prefix,
-                dst_store,
-                dst_prefix,
-                keep=keep,
-                options=BackupOptions(dry_run=dry_run, files_in_flight=settings.max_files_in_flight),
-                copy_options=CopyOptions(part_size=settings.part_size, concurrency=settings.concurrency),
-                on_action=lambda a: _print_action(a, verbose=verbose or dry_run, as_json=as_json),
-                src_entries=stream,
-                on_note=_note,
-            )
+            with journaled(settings) as copy_options:
+                return await run_backup(
+                    src_store,
+                    src_prefix,
+                    dst_store,
+                    dst_prefix,
+                    keep=keep,
+                    options=BackupOptions(dry_run=dry_run, files_in_flight=settings.max_files_in_flight),
+                    copy_options=copy_options,
+                    on_action=lambda a: _print_action(a, verbose=verbose or dry_run, as_json=as_json),
+                    src_entries=stream,
+                    on_note=_note,
+                )
 
     _report(_run(run), as_json)
 
@@ -916,11 +904,12 @@ def sync_cmd(
 
     Exit 4 when A or B is missing, 5 when the delete gate refuses (a side is empty, or lost more than
     --max-delete) or another backup or sync holds A or B, 2 when A and B overlap."""
+    from tui.sync.backup import DeleteRefused
     from tui.sync.filters import KeyFilter
-    from tui.sync.gate import DeleteGate, DeleteLimit, DeleteRefused
+    from tui.sync.gate import DeleteGate, DeleteLimit
     from tui.sync.twoway import RESOLVE_MODES, Resolve
     from tui.sync.twoway import sync as run_sync
-    from tui.transfer.copy import CopyOptions
+    from tui.transfer.plan import journaled
 
     a_loc, b_loc = _parse(a), _parse(b)
     settings = _settings()
@@ -933,23 +922,24 @@ def sync_cmd(
         async with StoreHub(settings) as hub:
             a_store, a_prefix = await hub.side(a_loc, symlinks="skip")
             b_store, b_prefix = await hub.side(b_loc, symlinks="skip")
-            try:
-                return await run_sync(
-                    a_store,
-                    a_prefix,
-                    b_store,
-                    b_prefix,
-                    keep=keep,
-                    copy_options=CopyOptions(part_size=settings.part_size, concurrency=settings.concurrency),
-                    dry_run=dry_run,
-                    on_action=lambda act: _print_action(act, verbose=False, as_json=as_json),
-                    files_in_flight=settings.max_files_in_flight,
-                    gate=DeleteGate(DeleteLimit.parse(max_delete), force),
-                    resolve=mode,
-                    on_note=_note,
-                )
-            except DeleteRefused as exc:
-                return exc.report
+            with journaled(settings) as copy_options:
+                try:
+                    return await run_sync(
+                        a_store,
+                        a_prefix,
+                        b_store,
+                        b_prefix,
+                        keep=keep,
+                        copy_options=copy_options,
+                        dry_run=dry_run,
+                        on_action=lambda act: _print_action(act, verbose=False, as_json=as_json),
+                        files_in_flight=settings.max_files_in_flight,
+                        gate=DeleteGate(DeleteLimit.parse(max_delete), force),
+                        resolve=mode,
+                        on_note=_note,
+                    )
+                except DeleteRefused as exc:
+                    return exc.report
 
     _report(_run(run), as_json)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from tui.text import display_text
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -87,8 +89,6 @@ def exit_code_for(exc: BaseException) -> ExitCode:
 
 def one_line(exc: BaseException) -> str:
     """The message for a user: one line, control characters escaped, never a traceback."""
-    from tui.safety import display_text
-
     text = str(exc) or type(exc).__name__
     if not isinstance(exc, CloudpaneError):
         text = f"{type(exc).__name__}: {text}"

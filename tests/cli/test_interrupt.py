@@ -114,3 +114,59 @@ def test_sigint_during_upload_keeps_it_for_resume_and_a_rerun_finishes_it(
     assert used == {kept[0]["UploadId"]}, used
     moto_s3.delete_object(Bucket=bucket, Key="big.bin")
     assert cli.run("transfers").check(0).stdout_lines == ["no unfinished uploads"]
+
+
+def test_sigint_during_a_sync_upload_keeps_it_and_the_next_sync_resumes_it(
+    moto_cli: Cli, moto_s3: Any, moto_server: S3Server, new_bucket: Any, tmp_path: Path
+) -> None:
+    """sync makes its CopyOptions where cp does, with the resume journal: a multipart upload of a sync that is
+    interrupted stays on the server and in the journal, and the next sync continues it (the same UploadId).
+    Before, sync passed no journal: the interrupted upload was aborted and the next run started over."""
+    bucket = new_bucket("syncup")
+    moto_s3.create_bucket(Bucket=bucket)
+    data = os.urandom(SIZE)
+    side = tmp_path / "side"
+    side.mkdir()
+    (side / "big.bin").write_bytes(data)
+    state = tmp_path / "state"
+    state.mkdir()
+    cli = moto_cli.with_env(CLOUDPANE_PART_SIZE="5MiB", CLOUDPANE_CONCURRENCY="1", CLOUDPANE_STATE_DIR=str(state))
+    proc = subprocess.Popen(
+        [*cloudpane_command(), "sync", "side", f"s3://{bucket}/mirror/"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli.env,
+        cwd=tmp_path,
+    )
+    key = "mirror/big.bin"
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # interrupt once at least one part is on the server
+            uploads = moto_s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+            if uploads and moto_s3.list_parts(Bucket=bucket, Key=key, UploadId=uploads[0]["UploadId"]).get("Parts"):
+                break
+            assert proc.poll() is None, "the upload finished before it could be interrupted"
+            assert time.monotonic() < deadline, "no part was uploaded"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, (out, err)
+    assert moto_s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0  # nothing half-uploaded is visible
+    kept = moto_s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert len(kept) == 1, kept
+    listed = cli.run("transfers").check(0)
+    assert len(listed.stdout_lines) == 1 and f"s3://{bucket}/{key}" in listed.stdout, listed
+
+    cli.run("sync", "side", f"s3://{bucket}/mirror/").check(0)
+    assert moto_s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+    assert moto_s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert moto_server.log_path is not None
+    log = moto_server.log_path.read_text(errors="replace")
+    used = set(re.findall(rf"PUT /{bucket}/mirror/big\.bin\?[^ ]*uploadId=([^& ]+)", log))
+    assert used == {kept[0]["UploadId"]}, used
+    assert cli.run("transfers").check(0).stdout_lines == ["no unfinished uploads"]

@@ -50,6 +50,11 @@ class Features:
     etag_is_md5: bool = False
     #: ListMultipartUploads reports when each upload started (moto answers one fixed date in 2010: measured)
     upload_times: bool = True
+    #: byte ranges can be read (``read(start=, end=)``): parts are read in parallel; without them a source is read
+    #: front to back once (an https server without ``Accept-Ranges: bytes``)
+    ranged_reads: bool = True
+    #: the longest a presigned link may live (with ``presign``): SigV4's 7 days on S3
+    max_presign: timedelta = MAX_PRESIGN
 
 
 def utf8_key(key: str) -> bytes:
@@ -103,6 +108,25 @@ class ObjectInfo:
     is_delete_marker: bool = False
     #: SSE-KMS or SSE-C: the ETag is not the MD5 of the content
     encrypted_etag: bool = False
+    #: built from a listing row (``from_entry``), not a ``stat``: size, ETag, LastModified and version are known;
+    #: metadata, content type, checksums and encryption are not (a store's ``InfoReader`` may supply them with the
+    #: GET's own response; else the engine asks ``stat`` when it needs them)
+    partial: bool = False
+
+    @classmethod
+    def from_entry(cls, entry: Entry) -> ObjectInfo | None:
+        """What a listing row says of an object, as a partial ObjectInfo; None when the row lacks the size."""
+        if entry.is_prefix or entry.is_delete_marker or entry.size is None:
+            return None
+        return cls(
+            key=entry.key,
+            size=entry.size,
+            last_modified=entry.last_modified,
+            etag=entry.etag,
+            version_id=entry.version_id,
+            storage_class=entry.storage_class,
+            partial=True,
+        )
 
     @property
     def mtime(self) -> datetime | None:
@@ -293,11 +317,90 @@ class ListsUploads(Protocol):
         ...
 
 
+@runtime_checkable
+class PartCopyWriter(Protocol):
+    """A writer whose parts can be copied server-side from another key on the same remote (UploadPartCopy).
+    Only used where ``Features.part_copy`` says the server really copies (rclone's writes empty parts)."""
+
+    async def copy_part(
+        self,
+        number: int,
+        src_key: str,
+        start: int,
+        end: int,
+        *,
+        src_version_id: str | None = None,
+        src_bucket: str | None = None,
+    ) -> PartResult:
+        """Bytes ``[start, end)`` of ``src_key`` (in ``src_bucket``, default: the writer's own) become part
+        ``number``."""
+        ...
+
+
+@runtime_checkable
+class LocalTarget(Protocol):
+    """A store whose keys are local paths to write (the engine refuses a copy onto its own source)."""
+
+    def path(self, key: str) -> Path: ...
+
+
+@runtime_checkable
+class InContainer(Protocol):
+    """A store that is one container (S3 bucket, Azure container) of a remote. Server-side copies name it as
+    their source (``Store.copy(src_container=)``, ``PartCopyWriter.copy_part(src_bucket=)``)."""
+
+    @property
+    def bucket(self) -> str: ...
+
+
+@runtime_checkable
+class InfoReader(Protocol):
+    """A store whose GET answers what ``stat`` would (metadata, content type, encryption) in its headers, so a
+    copy from a listing needs one request per object, not a HEAD and a GET.
+
+    ``open_read`` sends the GET and returns once the response headers are in: the ObjectInfo they describe (the
+    whole object's size, not the range's; ``partial`` false) and the body as a stream, which the caller reads to
+    the end or closes (``aclose``). Errors are those of ``read`` (``if_match`` on a changed object raises
+    SourceChangedError before any byte)."""
+
+    async def open_read(
+        self,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        version_id: str | None = None,
+        if_match: str | None = None,
+    ) -> tuple[ObjectInfo, AsyncIterator[bytes]]: ...
+
+
+@runtime_checkable
 class Remote(Protocol):
-    """An account or endpoint: holds the client (kept open for the app's life) and the bucket operations."""
+    """An account or endpoint: holds the client (kept open for the app's life) and the bucket operations.
+
+    Made by the hub from its registry of backends (``tui.storage.hub.BACKENDS``, keyed by location kind)."""
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def features(self) -> Features:
+        """What the remote's stores can do (every store of a remote shares them)."""
+        ...
+
+    @property
+    def region(self) -> str | None:
+        """The default region for new buckets (None where a remote has no regions)."""
+        ...
+
+    def container_name_problem(self, name: str) -> str | None:
+        """Why ``name`` cannot be a bucket (container) here, or None: the UI checks as the user types."""
+        ...
+
+    async def credentials_expire(self) -> datetime | None:
+        """When the credentials in use expire (SSO, assumed roles, SAS tokens); None for long-lived ones or when
+        unknown. A presigned link cannot outlive them."""
+        ...
 
     def store(self, bucket: str) -> Store: ...
 

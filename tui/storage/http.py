@@ -7,6 +7,7 @@ query string, so it is never logged or shown whole (``Location.__str__`` hides t
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlsplit
@@ -16,7 +17,8 @@ import aiohttp
 from tui.errors import AuthError, NotFoundError, SourceChangedError, StoreError, TransientError, UnsupportedError
 from tui.storage.base import Features, ObjectInfo, Page, PartResult, PutResult, Writer
 
-HTTP_FEATURES = Features(max_parts=10_000, min_part_size=1)
+#: until a HEAD says ``Accept-Ranges: bytes``, a URL is read front to back
+HTTP_FEATURES = Features(max_parts=10_000, min_part_size=1, ranged_reads=False)
 
 
 def _safe(url: str) -> str:
@@ -44,8 +46,8 @@ class HttpSource:
     def __init__(self, url: str, session: aiohttp.ClientSession) -> None:
         self._url = url
         self.session = session
+        #: ``ranged_reads`` is set by ``stat`` (the server's Accept-Ranges)
         self.features = HTTP_FEATURES
-        self.ranged = False
 
     @property
     def url(self) -> str:
@@ -68,7 +70,8 @@ class HttpSource:
                 length = resp.headers.get("Content-Length")
                 if length is None:
                     raise UnsupportedError(f"{what}: the server does not say the size (no Content-Length)")
-                self.ranged = resp.headers.get("Accept-Ranges", "").lower() == "bytes"
+                ranged = resp.headers.get("Accept-Ranges", "").lower() == "bytes"
+                self.features = replace(HTTP_FEATURES, ranged_reads=ranged)
                 etag = resp.headers.get("ETag")
                 modified = resp.headers.get("Last-Modified")
                 return ObjectInfo(
@@ -97,7 +100,7 @@ class HttpSource:
         headers: dict[str, str] = {}
         ranged = bool(start or end is not None)
         if ranged:
-            if not self.ranged:
+            if not self.features.ranged_reads:
                 raise UnsupportedError(f"{what}: the server does not serve byte ranges")
             headers["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
         if if_match:

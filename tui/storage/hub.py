@@ -1,9 +1,17 @@
-"""From a Location to an open store: one client per remote, opened on first use and kept until ``close``."""
+"""From a Location to an open store: one client per remote, opened on first use and kept until ``close``.
+
+Remotes come from a registry keyed by location kind (:data:`BACKENDS`): a backend says how a location's remote
+name resolves (the key its one client is shared under) and how to connect it. Adding a backend (Azure: kind
+``"azure"``) is one entry; nothing above the hub knows a concrete store. Local paths and https:// sources have no
+remote: the hub hands out their stores directly.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
@@ -12,7 +20,7 @@ from tui.config import RemoteConfig, Settings
 from tui.errors import UnsupportedError, UsageError
 from tui.locations import Location
 from tui.safety import display_text
-from tui.storage.base import Store
+from tui.storage.base import Remote, Store
 from tui.storage.local import LocalStore
 from tui.storage.options import S3Options
 
@@ -21,7 +29,6 @@ if TYPE_CHECKING:
     import aiohttp
 
     from tui.storage.http import HttpSource
-    from tui.storage.s3 import S3Remote
 
 ROOT = Path("/")
 
@@ -51,12 +58,39 @@ def s3_options(name: str | None, settings: Settings) -> S3Options:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """How the locations of one kind reach their remote."""
+
+    #: (the remote name typed, or None for the kind's default; settings) -> the remote's canonical name: two
+    #: locations with the same name share one client, and server-side copies work between them
+    resolve: Callable[[str | None, Settings], str]
+    #: (the remote name typed, or None; settings) -> a connected Remote (imports its SDK on first use)
+    connect: Callable[[str | None, Settings], Awaitable[Remote]]
+
+
+def _s3_name(name: str | None, settings: Settings) -> str:
+    return s3_options(name, settings).name
+
+
+async def _s3_connect(name: str | None, settings: Settings) -> Remote:
+    from tui.storage.s3_account import S3Account
+
+    return await S3Account.connect(s3_options(name, settings))
+
+
+#: location kind -> backend. Local paths and https:// URLs have no remote (see StoreHub.store)
+BACKENDS: dict[str, Backend] = {
+    "s3": Backend(resolve=_s3_name, connect=_s3_connect),
+}
+
+
 class StoreHub:
     """Opens remotes lazily and shares them: the CLI and the TUI both go through one hub."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._remotes: dict[str, S3Remote] = {}
+        self._remotes: dict[tuple[str, str], Remote] = {}
         self._lock = asyncio.Lock()
         self._local = LocalStore(ROOT)
         self._http: aiohttp.ClientSession | None = None
@@ -72,19 +106,19 @@ class StoreHub:
     ) -> None:
         await self.close()
 
-    async def remote(self, location: Location) -> S3Remote:
-        if location.kind == "azure":
-            raise UnsupportedError("Azure Blob storage is not available yet in this version")
-        if location.kind != "s3":
+    async def remote(self, location: Location) -> Remote:
+        """The remote (account, endpoint) of ``location``, connected on first use and shared afterwards."""
+        backend = BACKENDS.get(location.kind)
+        if backend is None:
+            if location.kind == "azure":
+                raise UnsupportedError("Azure Blob storage is not available yet in this version")
             raise UsageError(f"{display_text(str(location))} is not a remote location")
-        options = s3_options(location.remote, self.settings)
+        key = (location.kind, backend.resolve(location.remote, self.settings))
         async with self._lock:
-            remote = self._remotes.get(options.name)
+            remote = self._remotes.get(key)
             if remote is None:
-                from tui.storage.s3 import S3Remote
-
-                remote = await S3Remote.connect(options)
-                self._remotes[options.name] = remote
+                remote = await backend.connect(location.remote, self.settings)
+                self._remotes[key] = remote
         return remote
 
     async def store(self, location: Location) -> Store:
@@ -105,7 +139,7 @@ class StoreHub:
             assert loc.path is not None
             # every local side refuses writes through a symlink below its root (restore, sync, backup to disk)
             return LocalStore(loc.path, symlinks=symlinks, no_symlink_writes=True), ""
-        if loc.kind != "s3" or loc.bucket is None:
+        if loc.kind not in BACKENDS or loc.bucket is None:
             raise UsageError(f"{display_text(str(loc))}: a directory or a bucket/prefix is needed here")
         store = await self.store(loc)
         key = loc.key
@@ -123,10 +157,11 @@ class StoreHub:
         return LocalStore(loc.path.parent, no_symlink_writes=True), loc.path.name
 
     def same_remote(self, a: Location, b: Location) -> bool:
-        """Both on one S3 remote (one endpoint, one credential set): server-side copies work between them."""
-        if a.kind != "s3" or b.kind != "s3":
+        """Both on one remote (one endpoint, one credential set): server-side copies work between them."""
+        backend = BACKENDS.get(a.kind)
+        if backend is None or a.kind != b.kind:
             return False
-        return s3_options(a.remote, self.settings).name == s3_options(b.remote, self.settings).name
+        return backend.resolve(a.remote, self.settings) == backend.resolve(b.remote, self.settings)
 
     @staticmethod
     def key(location: Location) -> str:

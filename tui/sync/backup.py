@@ -30,15 +30,16 @@ from pathlib import Path
 from typing import IO, Literal, Protocol, runtime_checkable
 
 from tui.config import cache_dir
-from tui.errors import CloudpaneError, NotFoundError, UnsafePathError, UsageError, one_line
+from tui.errors import CloudpaneError, ConflictError, NotFoundError, UnsafePathError, UsageError, one_line
 from tui.safety import display_text
 from tui.storage.base import Entry, ObjectInfo, Store
 from tui.storage.meta import MD5_KEY, md5_b64_to_hex
-from tui.sync.gate import DeleteGate, DeleteLimit, DeleteRefused, Verdict, local_key, overlap, require_dir
+from tui.sync.gate import DeleteGate, DeleteLimit, Verdict, local_key, overlap, require_dir
 from tui.sync.lock import DestinationLock
 from tui.sync.march import CollectsListingErrors, Listed, Pair, entries, march
-from tui.transfer.copy import CopyOptions, copy_object
-from tui.transfer.plan import Item, Tracker
+from tui.transfer.copy import CopyOptions
+from tui.transfer.plan import Item, Tracker, run_item
+from tui.transfer.pool import TaskPool
 
 Op = Literal["+", "*", "-", "=", "!"]
 #: modification times closer than this are the same (float rounding of metadata)
@@ -122,6 +123,15 @@ class Report:
     @property
     def ok(self) -> bool:
         return self.failed == 0 and self.refused == 0 and self.conflicts == 0 and not self.refusals
+
+
+class DeleteRefused(ConflictError):
+    """The delete gate refused deletes (exit 5): ``refusals`` has one line each; ``report`` what the run did."""
+
+    def __init__(self, refusals: list[str], report: Report) -> None:
+        super().__init__("; ".join(refusals))
+        self.refusals = refusals
+        self.report = report
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,8 +351,6 @@ async def _backup(
     started = time.monotonic()
     report = Report(dry_run=options.dry_run)
     comparer = Comparer(src, src_prefix, dst, dst_prefix, checksum=options.checksum)
-    slots = asyncio.Semaphore(max(1, options.files_in_flight))
-    tasks: set[asyncio.Task[None]] = set()
     src_count = dst_count = 0
     spill: IO[str] = tempfile.TemporaryFile(mode="w+", encoding="utf-8", prefix="cloudpane-deletes-")  # noqa: SIM115
 
@@ -362,7 +370,8 @@ async def _backup(
             if options.dry_run:
                 emit(Action(op, pair.rel, pair.src.size or 0, reason))
             else:
-                info = await src.stat(src_prefix + pair.rel, version_id=pair.src.version_id)
+                # a remote source's listing row says what the copy needs (size, ETag): no HEAD per object
+                listed = ObjectInfo.from_entry(pair.src) if src.features.buckets else None
                 item = Item(
                     src,
                     src_prefix + pair.rel,
@@ -371,31 +380,15 @@ async def _backup(
                     same_remote,
                     f"{src.url}/{src_prefix}{pair.rel}",
                     f"{dst.url}/{dst_prefix}{pair.rel}",
-                    info,
+                    info=listed,
+                    version_id=pair.src.version_id,
                 )
-                progress = None
                 if tracker is not None:
                     tracker.queued(item)
-                    progress = tracker.started(item, info.size)
-                try:
-                    result = await copy_object(
-                        src,
-                        item.src_key,
-                        dst,
-                        item.dst_key,
-                        info=info,
-                        options=copy_options,
-                        same_remote=same_remote,
-                        progress=progress,
-                    )
-                except BaseException as exc:
-                    if tracker is not None:
-                        tracker.finished(item, None, exc)
-                    raise
-                if tracker is not None:
-                    tracker.finished(item, result, None)
-                report.bytes += info.size
-                emit(Action(op, pair.rel, info.size, reason))
+                done = await run_item(item, copy_options, tracker=tracker)
+                assert done is not None  # the "overwrite" policy never skips
+                report.bytes += done[1]
+                emit(Action(op, pair.rel, done[1], reason))
             if op == "+":
                 report.new += 1
             else:
@@ -405,37 +398,31 @@ async def _backup(
         except (CloudpaneError, OSError, sqlite3.Error) as exc:
             # OSError: a file that vanished or cannot be read while hashing; never a silent loss of the item
             report.fail(pair.rel, exc, emit)
-        finally:
-            slots.release()
 
     try:
         src_stream = src_entries if src_entries is not None else entries(src, src_prefix, keep)
-        async for pair in march(src_stream, entries(dst, dst_prefix, keep)):
-            if pair.error is not None:
-                report.listing_failed(pair.error)  # a note at the end; the deletes will not run
-                continue
-            if pair.src is not None:
-                src_count += 1
-            if pair.dst is not None:
-                dst_count += 1
-            if pair.src is None:
-                if options.delete:
-                    spill.write(json.dumps(pair.rel) + "\n")
-                continue
-            await slots.acquire()
-            task = asyncio.create_task(transfer(pair))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        while tasks:
-            await asyncio.gather(*list(tasks), return_exceptions=True)
+        async with TaskPool(options.files_in_flight) as pool:
+            async for pair in march(src_stream, entries(dst, dst_prefix, keep)):
+                if pair.error is not None:
+                    report.listing_failed(pair.error)  # a note at the end; the deletes will not run
+                    continue
+                if pair.src is not None:
+                    src_count += 1
+                if pair.dst is not None:
+                    dst_count += 1
+                if pair.src is None:
+                    if options.delete:
+                        spill.write(json.dumps(pair.rel) + "\n")
+                    continue
+                await pool.submit(transfer(pair), label=pair.rel)
+        for rel, exc in pool.failures:
+            report.fail(rel, exc, emit)  # escaped a transfer: still one failed item, and no deletes after it
         if isinstance(src, CollectsListingErrors):
             report.skipped += len(src.skipped_links)
             report.notes.extend(f"skipped symlink {link}" for link in src.skipped_links)
         if options.delete:
             await _deletes(spill, dst, dst_prefix, src_count, dst_count, options, report, emit)
     finally:
-        for task in tasks:
-            task.cancel()
         spill.close()
         comparer.close()
         report.seconds = time.monotonic() - started

@@ -22,14 +22,10 @@ import re
 import stat as stat_mod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from tui.errors import ConflictError, NotFoundError, UsageError
+from tui.errors import NotFoundError, UsageError
 from tui.safety import display_text
 from tui.storage.base import Store
-
-if TYPE_CHECKING:
-    from tui.sync.backup import Report
 
 _LIMIT = re.compile(r"^\s*(\d+)\s*(%?)\s*$")
 
@@ -105,15 +101,6 @@ class DeleteGate:
                 "check the source, then use --force or --max-delete",
             )
         return Verdict(True)
-
-
-class DeleteRefused(ConflictError):
-    """The gate refused deletes (exit 5): ``refusals`` has one line each; ``report`` what the run did."""
-
-    def __init__(self, refusals: list[str], report: Report) -> None:
-        super().__init__("; ".join(refusals))
-        self.refusals = refusals
-        self.report = report
 
 
 async def require_dir(store: Store, label: str) -> None:

@@ -34,7 +34,6 @@ did not run stay in the state, so the next run decides again.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import sqlite3
 import time
@@ -47,11 +46,12 @@ from tui.config import state_dir
 from tui.errors import CloudpaneError, NotFoundError, one_line
 from tui.safety import display_text
 from tui.storage.base import Entry, Store, utf8_key
-from tui.sync.backup import Action, Comparer, Report, check_apart, side_label
-from tui.sync.gate import DeleteGate, DeleteRefused, require_dir
+from tui.sync.backup import Action, Comparer, DeleteRefused, Report, check_apart, side_label
+from tui.sync.gate import DeleteGate, require_dir
 from tui.sync.lock import DestinationLock
 from tui.sync.march import Listed, ListingFailure, Pair, entries
 from tui.transfer.copy import CopyOptions, copy_object
+from tui.transfer.pool import TaskPool
 
 Sig = tuple[int, float, str]
 Resolve = Literal["none", "newer", "older", "a", "b", "keep-both"]
@@ -304,8 +304,6 @@ async def _sync(
     report = Report(dry_run=dry_run)
     comparer = Comparer(a, a_prefix, b, b_prefix, checksum=False)
     content: Comparer | None = None  # with checksums: whether a conflict has cleared
-    slots = asyncio.Semaphore(files_in_flight)
-    tasks: set[asyncio.Task[None]] = set()
     known = state.count()
     listed = {"a": 0, "b": 0}
     #: sides whose listing failed part way: a key absent there proves nothing
@@ -347,8 +345,6 @@ async def _sync(
             report.fail(row.rel, exc, emit)
             if row.last is not None:
                 state.remember(row.rel, *row.last)
-        finally:
-            slots.release()
 
     async def keep_both(row: Row, winner: str) -> None:
         """The winner's copy keeps the name on both sides; the loser's goes beside it as ``rel.conflictN``."""
@@ -375,20 +371,14 @@ async def _sync(
             report.fail(row.rel, exc, emit)
             if row.last is not None:
                 state.remember(row.rel, *row.last)
-        finally:
-            slots.release()
+
+    pool = TaskPool(files_in_flight)
 
     async def start(row: Row, direction: str, op: str, reason: str) -> None:
-        await slots.acquire()
-        task = asyncio.create_task(copy(row, direction, op, reason))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        await pool.submit(copy(row, direction, op, reason), label=row.rel)
 
     async def start_keep_both(row: Row, winner: str) -> None:
-        await slots.acquire()
-        task = asyncio.create_task(keep_both(row, winner))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        await pool.submit(keep_both(row, winner), label=row.rel)
 
     async def conflict(row: Row, last: tuple[Sig, Sig], sa: Sig, sb: Sig) -> None:
         nonlocal content
@@ -420,65 +410,66 @@ async def _sync(
         await start(row, "a->b" if winner == "a" else "b->a", "*", f"conflict, {resolve} wins")
 
     try:
-        march = march3(entries(a, a_prefix, keep), entries(b, b_prefix, keep), _state_stream(state))
-        async for row in march:
-            if row.error is not None:
-                report.listing_failed(row.error)
-                blind.add(row.error_side)
-                continue
-            if row.a is not None:
-                listed["a"] += 1
-            if row.b is not None:
-                listed["b"] += 1
-            sa = signature(row.a) if row.a else None
-            sb = signature(row.b) if row.b else None
-            last = row.last
-            absent = "a" if row.a is None else "b" if row.b is None else ""
-            if absent and absent in blind:
-                # that side's listing failed: a key missing there may be there; decide on the next run
-                report.skipped += 1
-                if last is not None:
-                    state.remember(row.rel, *last)
-                continue
-            if row.a and row.b:
-                assert sa is not None and sb is not None
-                if last is None:
-                    # first meeting: equal by size and modification time (rclone's mtime metadata where the
-                    # listing cannot tell), as a backup decides; otherwise the newer side wins
-                    try:
-                        reason = await comparer.differs(Pair(row.rel, row.a, row.b))
-                        newer_a = reason is not None and await _newer(comparer, row)
-                    except CloudpaneError as exc:
-                        report.fail(row.rel, exc, emit)
+        async with pool:
+            march = march3(entries(a, a_prefix, keep), entries(b, b_prefix, keep), _state_stream(state))
+            async for row in march:
+                if row.error is not None:
+                    report.listing_failed(row.error)
+                    blind.add(row.error_side)
+                    continue
+                if row.a is not None:
+                    listed["a"] += 1
+                if row.b is not None:
+                    listed["b"] += 1
+                sa = signature(row.a) if row.a else None
+                sb = signature(row.b) if row.b else None
+                last = row.last
+                absent = "a" if row.a is None else "b" if row.b is None else ""
+                if absent and absent in blind:
+                    # that side's listing failed: a key missing there may be there; decide on the next run
+                    report.skipped += 1
+                    if last is not None:
+                        state.remember(row.rel, *last)
+                    continue
+                if row.a and row.b:
+                    assert sa is not None and sb is not None
+                    if last is None:
+                        # first meeting: equal by size and modification time (rclone's mtime metadata where the
+                        # listing cannot tell), as a backup decides; otherwise the newer side wins
+                        try:
+                            reason = await comparer.differs(Pair(row.rel, row.a, row.b))
+                            newer_a = reason is not None and await _newer(comparer, row)
+                        except CloudpaneError as exc:
+                            report.fail(row.rel, exc, emit)
+                            continue
+                        if reason is None:
+                            state.remember(row.rel, sa, sb)
+                            report.same += 1
+                        elif newer_a:
+                            await start(row, "a->b", "*", "newer")
+                        else:
+                            await start(row, "b->a", "*", "newer")
                         continue
-                    if reason is None:
+                    changed_a, changed_b = sa != last[0], sb != last[1]
+                    if changed_a and changed_b:
+                        await conflict(row, last, sa, sb)
+                    elif changed_a:
+                        await start(row, "a->b", "*", "changed")
+                    elif changed_b:
+                        await start(row, "b->a", "*", "changed")
+                    else:
                         state.remember(row.rel, sa, sb)
                         report.same += 1
-                    elif newer_a:
-                        await start(row, "a->b", "*", "newer")
+                elif row.a or row.b:
+                    side = "a" if row.a else "b"
+                    sig = sa if row.a else sb
+                    if last is not None and sig == (last[0] if side == "a" else last[1]):
+                        deletes[side].append((row.rel, last))  # deleted on the other side, unchanged here
                     else:
-                        await start(row, "b->a", "*", "newer")
-                    continue
-                changed_a, changed_b = sa != last[0], sb != last[1]
-                if changed_a and changed_b:
-                    await conflict(row, last, sa, sb)
-                elif changed_a:
-                    await start(row, "a->b", "*", "changed")
-                elif changed_b:
-                    await start(row, "b->a", "*", "changed")
-                else:
-                    state.remember(row.rel, sa, sb)
-                    report.same += 1
-            elif row.a or row.b:
-                side = "a" if row.a else "b"
-                sig = sa if row.a else sb
-                if last is not None and sig == (last[0] if side == "a" else last[1]):
-                    deletes[side].append((row.rel, last))  # deleted on the other side, unchanged here
-                else:
-                    await start(row, "a->b" if side == "a" else "b->a", "+", "new" if last is None else "changed")
-            # else: gone from both sides: forget it
-        while tasks:
-            await asyncio.gather(*list(tasks), return_exceptions=True)
+                        await start(row, "a->b" if side == "a" else "b->a", "+", "new" if last is None else "changed")
+                # else: gone from both sides: forget it
+        for rel, error in pool.failures:
+            report.fail(rel, error, emit)  # escaped a copy: one failed item, and no deletes after it
         for side in ("a", "b"):
             other = "b" if side == "a" else "a"
             batch = deletes[side]
@@ -511,8 +502,6 @@ async def _sync(
         if not dry_run:
             state.commit()
     finally:
-        for task in tasks:
-            task.cancel()
         comparer.close()
         if content is not None:
             content.close()

@@ -50,9 +50,12 @@ from tui.safety import display_text
 from tui.storage.base import (
     ChecksumMismatchError,
     ExclusiveWriter,
+    InContainer,
+    InfoReader,
     ListsUploads,
     LocalSource,
     ObjectInfo,
+    PartCopyWriter,
     PartResult,
     PutResult,
     ResumableStore,
@@ -224,6 +227,11 @@ async def copy_object(
 ) -> PutResult:
     """Copy ``src_key`` of ``src`` to ``dst_key`` of ``dst``. ``info`` saves a ``stat`` when the caller has one.
 
+    ``info`` may be partial (``ObjectInfo.from_entry``: a listing row, without metadata or content type): a
+    single-request copy from an ``InfoReader`` source then takes metadata, content type and encryption from the
+    GET's own response (one request per object); any other copy asks ``stat`` first (a multipart upload and a
+    server-side copy need the metadata before they start).
+
     ``if_absent``: the caller found no object at the destination; where the store honours conditional writes the
     write is ``If-None-Match: *``, and a key created meanwhile raises PreconditionFailed (exit 5), untouched."""
     opts = options or CopyOptions()
@@ -232,14 +240,28 @@ async def copy_object(
     if info is None:
         info = await retrying(lambda: src.stat(src_key), policy=policy)
     size = info.size
+    part_size = choose_part_size(size, opts.part_size, dst.features.max_parts)
+    server_side = same_remote and dst.features.server_side_copy and size <= MAX_COPY_OBJECT
+    if info.partial and (server_side or not (isinstance(src, InfoReader) and size <= part_size)):
+        # a server-side copy must write the mtime the source stands for (its ``mtime`` metadata, else its
+        # LastModified), or every later backup sees the copy as newer: that takes the source's metadata
+        listed = info
+        info = await retrying(lambda: src.stat(src_key, version_id=listed.version_id), policy=policy)
+        size = info.size
+        part_size = choose_part_size(size, opts.part_size, dst.features.max_parts)
     metadata = _metadata(info)
     expected_md5 = source_md5(info) if opts.verify else None
 
-    src_bucket: str | None = getattr(src, "bucket", None)
-    if same_remote and dst.features.server_side_copy and size <= MAX_COPY_OBJECT:
+    src_bucket = src.bucket if isinstance(src, InContainer) else None
+    if server_side:
+        known = info
         result = await retrying(
             lambda: dst.copy(
-                src_key, dst_key, src_version_id=info.version_id, metadata=metadata, src_container=src_bucket
+                src_key,
+                dst_key,
+                src_version_id=known.version_id,
+                metadata=metadata,
+                src_container=src_bucket,
             ),
             policy=policy,
         )
@@ -247,7 +269,6 @@ async def copy_object(
             progress(size)
         return result
 
-    part_size = choose_part_size(size, opts.part_size, dst.features.max_parts)
     if same_remote and dst.features.part_copy and size > MAX_COPY_OBJECT:
         return await _server_side_parts(src_bucket, src_key, dst, dst_key, info, metadata, opts, progress)
     local = _local_path(src, src_key, info)
@@ -276,7 +297,7 @@ async def copy_object(
         # the upload's md5chksum was set when it was created: that is what the bytes must hash to
         expected_md5 = opened.md5 if local is not None else None
     try:
-        if getattr(src, "ranged", True):
+        if src.features.ranged_reads:
             parts = await _upload_parts(
                 src,
                 src_key,
@@ -359,10 +380,10 @@ async def _server_side_parts(
     writer = await retrying(
         lambda: dst.open_writer(dst_key, metadata=metadata, content_type=info.content_type), policy=opts.retry
     )
-    copy_part = getattr(writer, "copy_part", None)
-    if not callable(copy_part):
+    if not isinstance(writer, PartCopyWriter):
         await writer.abort()
         raise StoreError("this store cannot copy parts server-side")
+    copy_part = writer.copy_part
     slots = asyncio.Semaphore(opts.concurrency)
 
     async def one(number: int) -> PartResult:
@@ -411,23 +432,26 @@ async def _single(
     async def attempt() -> PutResult:
         counter.rewind()
         before = _fingerprint(await asyncio.to_thread(os.stat, local)) if local is not None else None
-        data = await _read_range(
-            src.read(src_key, version_id=info.version_id, if_match=info.etag), info.size, counter, opts.bandwidth
-        )
+        got, meta, expected = info, metadata, expected_md5
+        if info.partial and isinstance(src, InfoReader):
+            # a listing row: the GET's own response says what a HEAD would (metadata, content type, encryption)
+            got, stream = await src.open_read(src_key, version_id=info.version_id, if_match=info.etag)
+            meta, expected = _metadata(got), source_md5(got) if opts.verify else None
+        else:
+            stream = src.read(src_key, version_id=info.version_id, if_match=info.etag)
+        data = await _read_range(stream, info.size, counter, opts.bandwidth)
         if local is not None and _fingerprint(await asyncio.to_thread(os.stat, local)) != before:
             raise _changed(local)  # a torn read: the file was written while it was read
         digest = await asyncio.to_thread(hashlib.md5, data)
-        if expected_md5 and digest.hexdigest() != expected_md5:
-            raise TransientError(
-                f"{display_text(src_key)}: the bytes read do not match the source's MD5 ({expected_md5})"
-            )
+        if expected and digest.hexdigest() != expected:
+            raise TransientError(f"{display_text(src_key)}: the bytes read do not match the source's MD5 ({expected})")
         md5_b64 = base64.b64encode(digest.digest()).decode()
         sent.append(digest.hexdigest())
         return await dst.put(
             dst_key,
             bytes(data),
-            metadata=metadata,
-            content_type=info.content_type,
+            metadata=meta,
+            content_type=got.content_type,
             # Content-MD5 is for the wire; a local destination was just checked against the source's MD5 above
             content_md5=md5_b64 if dst.features.buckets else None,
             if_none_match=exclusive,

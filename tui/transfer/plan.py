@@ -8,11 +8,13 @@ newer than its source is not overwritten without ``force`` (exit 5), so nothing 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
+from tui.config import Settings
 from tui.errors import (
     CloudpaneError,
     ConflictError,
@@ -23,9 +25,12 @@ from tui.errors import (
 )
 from tui.locations import Location
 from tui.safety import display_text
-from tui.storage.base import ObjectInfo, PutResult, Store
+from tui.storage.base import Entry, InContainer, LocalSource, LocalTarget, ObjectInfo, PutResult, Store
 from tui.storage.hub import StoreHub
-from tui.transfer.copy import CopyOptions, copy_object
+from tui.transfer.copy import Bandwidth, CopyOptions, copy_object
+from tui.transfer.journal import Journal
+from tui.transfer.pool import TaskPool
+from tui.transfer.retry import RetryPolicy
 
 #: what to do when the destination exists: overwrite it; skip it; copy only when the source is newer; refuse
 #: (an error, exit 5) when the destination is newer and overwrite otherwise (the CLI's default)
@@ -79,6 +84,9 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Item:
+    """One object to copy, with everything its first attempt used, so that a retry does exactly the same:
+    the source version, the conflict policy, whether it is a move, whether the destination was seen absent."""
+
     src: Store
     src_key: str
     dst: Store
@@ -86,9 +94,17 @@ class Item:
     same_remote: bool
     src_label: str
     dst_label: str
+    #: what is known of the source: a ``stat``, or a listing row (``ObjectInfo.from_entry``: partial); None: the
+    #: item stats the source itself (``version_id``'s version)
     info: ObjectInfo | None = None
-    #: the destination is known to be absent (from a listing): no HEAD is needed to check for a conflict
+    #: the destination is known to be absent (from a listing): no HEAD is needed to check for a conflict, and the
+    #: write only creates (``If-None-Match: *`` where the store honours it)
     dst_absent: bool = False
+    #: the source version to copy (None: the latest)
+    version_id: str | None = None
+    #: delete the source once its copy is complete
+    move: bool = False
+    conflict: Conflict = "overwrite"
 
 
 #: a folder copy lists the destination first (instead of a HEAD per file) when it has at most this many keys
@@ -97,15 +113,16 @@ DST_LISTING_CAP = 200_000
 
 def _same_place(item: Item) -> bool:
     """Whether a copy would write onto its own source (``mv f ./f`` must never delete the data)."""
-    src_path, dst_path = getattr(item.src, "read_path", None), getattr(item.dst, "path", None)
-    if callable(src_path) and callable(dst_path) and not item.src.features.buckets:
+    src, dst = item.src, item.dst
+    if isinstance(src, LocalSource) and isinstance(dst, LocalTarget) and not src.features.buckets:
         try:
-            same: bool = os.path.realpath(src_path(item.src_key)) == os.path.realpath(dst_path(item.dst_key))
+            same: bool = os.path.realpath(src.read_path(item.src_key)) == os.path.realpath(dst.path(item.dst_key))
         except CloudpaneError:
             return False
         return same
-    same_bucket = getattr(item.src, "bucket", None) == getattr(item.dst, "bucket", None)
-    return item.same_remote and same_bucket and item.src_key == item.dst_key
+    src_bucket = src.bucket if isinstance(src, InContainer) else None
+    dst_bucket = dst.bucket if isinstance(dst, InContainer) else None
+    return item.same_remote and src_bucket == dst_bucket and item.src_key == item.dst_key
 
 
 def _join(prefix: str, rel: str) -> str:
@@ -121,19 +138,29 @@ def _label(loc: Location, store: Store, key: str) -> str:
     return str(replace(loc, key=key))
 
 
-async def _should_copy(item: Item, info: ObjectInfo, conflict: Conflict) -> bool | Literal["absent"]:
-    """Decide by the conflict policy whether to copy over what is at the destination: ``"absent"`` when the
-    destination was looked at and nothing is there (then the write may only create, never overwrite)."""
+async def _should_copy(item: Item, info: ObjectInfo) -> tuple[bool | Literal["absent"], ObjectInfo]:
+    """Decide by the item's conflict policy whether to copy over what is at the destination: ``"absent"`` when
+    the destination was looked at and nothing is there (then the write may only create, never overwrite). Also
+    returns the source's info, completed by a ``stat`` when a partial one (from a listing) must be compared by
+    modification time (rclone's ``mtime`` metadata is not in a listing)."""
+    conflict = item.conflict
     if item.dst_absent:
-        return "absent"
+        return "absent", info
     if conflict == "overwrite":
-        return True
+        return True, info
     try:
         existing = await item.dst.stat(item.dst_key)
     except NotFoundError:
-        return "absent"
+        return "absent", info
     if conflict == "skip":
-        return False
+        return False, info
+    if info.partial:
+        info = await item.src.stat(item.src_key, version_id=item.version_id)
+    return _by_time(item, info, existing), info
+
+
+def _by_time(item: Item, info: ObjectInfo, existing: ObjectInfo) -> bool:
+    conflict = item.conflict
     src_time, dst_time = info.mtime, existing.mtime
     newer_dst = bool(src_time and dst_time and dst_time > src_time)
     if conflict == "newer":
@@ -145,6 +172,77 @@ async def _should_copy(item: Item, info: ObjectInfo, conflict: Conflict) -> bool
             f"{src_time:%Y-%m-%d %H:%M:%S}); use --force to overwrite"
         )
     return True
+
+
+def copy_options(
+    settings: Settings,
+    *,
+    journal: Journal | None,
+    bandwidth: Bandwidth | None = None,
+    retry: RetryPolicy | None = None,
+) -> CopyOptions:
+    """The one place CopyOptions are made (cp, mv, backup, restore, sync, the TUI): the settings' part size and
+    concurrency, and the resume journal, so that every multipart upload of a local file is resumable."""
+    return CopyOptions(
+        part_size=settings.part_size,
+        concurrency=settings.concurrency,
+        bandwidth=bandwidth,
+        journal=journal,
+        retry=retry or RetryPolicy(),
+    )
+
+
+@contextlib.contextmanager
+def journaled(
+    settings: Settings, *, bandwidth: Bandwidth | None = None, retry: RetryPolicy | None = None
+) -> Iterator[CopyOptions]:
+    """CopyOptions with the resume journal (in the state directory) opened for a command and closed after it."""
+    journal = Journal()
+    try:
+        yield copy_options(settings, journal=journal, bandwidth=bandwidth, retry=retry)
+    finally:
+        journal.close()
+
+
+async def run_item(
+    item: Item, options: CopyOptions, *, tracker: Tracker | None = None, fresh: bool = False
+) -> tuple[PutResult, int] | None:
+    """Copy one item as it says (version, conflict policy, move): (result, bytes) when copied, None when the
+    policy skipped it; raises on failure. ``tracker`` hears ``started`` and ``finished`` (also for a
+    cancellation). ``fresh``: ignore the item's ``info`` and stat the source (its version) again (a retry)."""
+    result: PutResult | None = None
+    try:
+        if _same_place(item):
+            raise UsageError(f"{display_text(item.src_label)}: source and destination are the same")
+        info = None if fresh else item.info
+        if info is None:
+            info = await item.src.stat(item.src_key, version_id=item.version_id)
+        decision, info = await _should_copy(item, info)
+        if not decision:
+            if tracker:
+                tracker.finished(item, None, None)
+            return None
+        progress = tracker.started(item, info.size) if tracker else None
+        result = await copy_object(
+            item.src,
+            item.src_key,
+            item.dst,
+            item.dst_key,
+            info=info,
+            options=options,
+            same_remote=item.same_remote,
+            progress=progress,
+            if_absent=decision == "absent",
+        )
+        if item.move:
+            await item.src.delete(item.src_key, version_id=None)
+    except BaseException as exc:
+        if tracker:
+            tracker.finished(item, None, exc)
+        raise
+    if tracker:
+        tracker.finished(item, result, None)
+    return result, info.size
 
 
 async def run_transfer(
@@ -159,7 +257,7 @@ async def run_transfer(
     options: CopyOptions | None = None,
 ) -> None:
     settings = hub.settings
-    opts = options or CopyOptions(part_size=settings.part_size, concurrency=settings.concurrency)
+    opts = options or copy_options(settings, journal=None)
     multiple = len(sources) > 1
     dst_store, dst_key = await hub.destination(dst, folder=dst.is_prefix or multiple or recursive)
     dst_is_folder = dst.is_prefix or (dst.kind != "local" and dst_key == "")
@@ -167,60 +265,28 @@ async def run_transfer(
         if multiple:
             raise UsageError(f"copying several sources needs a folder as destination: add a / to {dst.raw}")
         dst_key = dst_key + "/" if dst_key else dst_key
-    slots = asyncio.Semaphore(max(1, settings.max_files_in_flight))
-    tasks: set[asyncio.Task[None]] = set()
 
-    async def run_item(item: Item) -> None:
-        tracker = outcome.tracker
-        result: PutResult | None = None
+    async def one(item: Item) -> None:
         try:
-            if _same_place(item):
-                raise UsageError(f"{display_text(item.src_label)}: source and destination are the same")
-            info = item.info if item.info is not None else await item.src.stat(item.src_key)
-            decision = await _should_copy(item, info, conflict)
-            if not decision:
-                outcome.skipped += 1
-                if tracker:
-                    tracker.finished(item, None, None)
-                return
-            progress = tracker.started(item, info.size) if tracker else None
-            result = await copy_object(
-                item.src,
-                item.src_key,
-                item.dst,
-                item.dst_key,
-                info=info,
-                options=opts,
-                same_remote=item.same_remote,
-                progress=progress,
-                if_absent=decision == "absent",
-            )
-            if move:
-                await item.src.delete(item.src_key, version_id=None)
-        except asyncio.CancelledError as exc:
-            if tracker:
-                tracker.finished(item, None, exc)
-            raise
+            done = await run_item(item, opts, tracker=outcome.tracker)
+        except asyncio.CancelledError:
+            raise  # one item cancelled (from the UI) does not stop the batch: the pool counts it
         except Exception as exc:  # noqa: BLE001 - every failure is counted and shown: nothing escapes the summary
             outcome.fail(item.src_label, exc)
-            if tracker:
-                tracker.finished(item, None, exc)
+            return
+        if done is None:
+            outcome.skipped += 1
         else:
-            outcome.ok(item.src_label, item.dst_label, info.size)
-            if tracker:
-                tracker.finished(item, result, None)
-        finally:
-            slots.release()
+            outcome.ok(item.src_label, item.dst_label, done[1])
 
-    async def submit(item: Item) -> None:
-        if outcome.tracker:
-            outcome.tracker.queued(item)
-        await slots.acquire()
-        task = asyncio.create_task(run_item(item))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+    async with TaskPool(settings.max_files_in_flight) as pool:
 
-    try:
+        async def submit(item: Item) -> None:
+            item = replace(item, move=move, conflict=conflict)
+            if outcome.tracker:
+                outcome.tracker.queued(item)
+            await pool.submit(one(item), label=item.src_label)
+
         for src in sources:
             try:
                 await _expand(
@@ -228,14 +294,8 @@ async def run_transfer(
                 )
             except Exception as exc:  # noqa: BLE001 - a source that cannot be expanded fails, the rest go on
                 outcome.fail(src.raw or str(src), exc)
-        while tasks:
-            # one item cancelled (from the UI) must not stop the batch: gather with return_exceptions
-            await asyncio.gather(*list(tasks), return_exceptions=True)
-    finally:
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+    for what, error in pool.failures:
+        outcome.fail(what, error)
 
 
 async def _existing(store: Store, prefix: str) -> set[str] | None:
@@ -305,6 +365,7 @@ async def _expand(
                             same,
                             _label(src, src_store, e.key),
                             _label(dst, dst_store, target),
+                            info=_listed(src_store, e),
                             dst_absent=absent,
                         )
                     )
@@ -330,6 +391,12 @@ async def _expand(
             )
         )
     )
+
+
+def _listed(store: Store, entry: Entry) -> ObjectInfo | None:
+    """What the listing already says of a remote object (size, ETag, LastModified): no HEAD before its copy.
+    Local files are stat'ed (a system call, no request): the copy needs their mode and exact mtime."""
+    return ObjectInfo.from_entry(entry) if store.features.buckets else None
 
 
 async def _await(value: object) -> None:

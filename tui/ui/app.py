@@ -25,7 +25,6 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -47,10 +46,9 @@ from tui.locations import Location, parse_location
 from tui.safety import display_text
 from tui.storage.base import Store
 from tui.storage.hub import StoreHub
-from tui.storage.s3 import S3Store
 from tui.transfer.copy import Bandwidth, CopyOptions
 from tui.transfer.journal import Journal, JournalUpload, owner_alive, owner_token
-from tui.transfer.plan import Conflict, Item, Outcome, run_transfer
+from tui.transfer.plan import Conflict, Item, Outcome, copy_options, run_transfer
 from tui.ui.dialogs import ConfirmDialog, HelpScreen, MessageDialog, NewBucket, NewBucketDialog, PromptDialog, plain
 from tui.ui.objects import DownloadVersion, InspectorScreen, PresignScreen, VersionsScreen
 from tui.ui.pane import Row, StorePane
@@ -162,12 +160,7 @@ class CloudpaneApp(App[int]):
         self._quitting = False
 
     def _copy_options(self) -> CopyOptions:
-        return CopyOptions(
-            part_size=self.settings.part_size,
-            concurrency=self.settings.concurrency,
-            bandwidth=self.bandwidth,
-            journal=self.journal,
-        )
+        return copy_options(self.settings, journal=self.journal, bandwidth=self.bandwidth)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f" cloudpane {__version__}", style="bold"), id="title")
@@ -511,17 +504,17 @@ class CloudpaneApp(App[int]):
         assert dst is not None
         name = event.key.rsplit("/", 1)[-1]
         target = dst.child(name)
-        info = await event.store.stat(event.key, version_id=event.entry.version_id)
-        dst_store = await self.hub.store(target)
+        dst_store, dst_key = await self.hub.destination(target, folder=False)
+        # the item names the version: its first run and any retry (r in the transfers panel) read that version
         item = Item(
             event.store,
             event.key,
             dst_store,
-            self.hub.key(target),
+            dst_key,
             False,
             f"{event.store.url}/{event.key} ({event.entry.version_id})",
             str(target),
-            info,
+            version_id=event.entry.version_id,
         )
         self.queue.queued(item)
         transfer = self.queue.items[-1]
@@ -554,7 +547,7 @@ class CloudpaneApp(App[int]):
                 if spec is not None:
                     self.create_bucket(pane, spec)
 
-            self.push_screen(NewBucketDialog(remote.region), made)
+            self.push_screen(NewBucketDialog(remote.region or "", remote.container_name_problem), made)
 
         self.run_worker(ask(), name="new bucket", exit_on_error=False)
 
@@ -683,10 +676,11 @@ class CloudpaneApp(App[int]):
 
     def action_presign(self) -> None:
         async def make(store: Store, loc: Location) -> Screen[None] | None:
-            if not isinstance(store, S3Store):
+            if not store.features.presign:
                 self.notify("Only objects in a bucket can have presigned links", markup=False)
                 return None
-            return PresignScreen(store, self.hub.key(loc), str(loc), await _credentials_expiry(store))
+            remote = await self.hub.remote(loc)
+            return PresignScreen(store, self.hub.key(loc), str(loc), await remote.credentials_expire())
 
         self._object_screen("presign", make)
 
@@ -771,14 +765,6 @@ class CloudpaneApp(App[int]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(classes="dialog-screen"))
-
-
-async def _credentials_expiry(store: S3Store) -> datetime | None:
-    """When temporary credentials (SSO, assumed roles) expire; None for long-lived keys or when unknown."""
-    creds = getattr(store.client, "_request_signer", None)
-    creds = getattr(creds, "_credentials", None)
-    expiry = getattr(creds, "_expiry_time", None)
-    return expiry if isinstance(expiry, datetime) else None
 
 
 def _remove_tree_dirs(path: Path) -> None:

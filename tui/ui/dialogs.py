@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -116,9 +117,11 @@ class NewBucketDialog(ModalScreen[NewBucket | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, default_region: str) -> None:
+    def __init__(self, default_region: str, problem: Callable[[str], str | None] = validate_bucket_name) -> None:
+        """``problem``: why a name cannot be a bucket on this remote (``Remote.container_name_problem``)."""
         super().__init__(classes="dialog-screen")
         self._region = default_region
+        self._problem = problem
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -141,7 +144,7 @@ class NewBucketDialog(ModalScreen[NewBucket | None]):
 
     @on(Input.Changed, "#name")
     def _validate(self, event: Input.Changed) -> None:
-        reason = validate_bucket_name(event.value) if event.value else "type a name"
+        reason = self._problem(event.value) if event.value else "type a name"
         self.query_one("#name-error", Static).update(plain(reason or ""))
         self.query_one("#ok", Button).disabled = reason is not None
 
@@ -149,7 +152,7 @@ class NewBucketDialog(ModalScreen[NewBucket | None]):
     @on(Button.Pressed, "#ok")
     def _ok(self) -> None:
         name = self.query_one("#name", Input).value.strip()
-        if validate_bucket_name(name) is not None:
+        if self._problem(name) is not None:
             return
         region = self.query_one("#region", Input).value.strip() or None
         self.dismiss(NewBucket(name, region, self.query_one("#versioning", Checkbox).value))

@@ -30,10 +30,8 @@ from textual.widgets import Button, Label, Static
 from tui.errors import CloudpaneError, NotFoundError, one_line
 from tui.locations import Location, parse_location
 from tui.safety import display_text
-from tui.storage.base import Store
+from tui.storage.base import LocalSource, ResumableStore, Store
 from tui.storage.hub import StoreHub
-from tui.storage.local import LocalStore
-from tui.storage.s3 import S3Store
 from tui.transfer.journal import Journal, JournalUpload, owner_alive, owner_token
 from tui.transfer.plan import Item
 
@@ -67,19 +65,19 @@ def describe(upload: JournalUpload, journal: Journal | None = None) -> str:
 
 def rows_for(journal: Journal, item: Item) -> list[JournalUpload]:
     """The journal rows of one transfer item: the same remote, bucket, key and source file (any size or mtime)."""
-    if not isinstance(item.dst, S3Store) or not isinstance(item.src, LocalStore):
-        return []  # only local -> S3 multipart uploads are journaled
+    if not isinstance(item.dst, ResumableStore) or not isinstance(item.src, LocalSource):
+        return []  # only uploads of local files to stores with resumable uploads are journaled
     try:
         path = os.path.abspath(item.src.read_path(item.src_key))
     except CloudpaneError:
         return []
-    dst = item.dst
+    remote, _endpoint, bucket = item.dst.journal_target()
     me = owner_token()
     return [
         u
         for u in journal.unfinished()
-        if u.remote == dst.remote.name
-        and u.bucket == dst.bucket
+        if u.remote == remote
+        and u.bucket == bucket
         and u.key == item.dst_key
         and u.source == path
         and (not u.owner or u.owner == me or not owner_alive(u.owner))  # never another live process's upload
@@ -89,8 +87,8 @@ def rows_for(journal: Journal, item: Item) -> list[JournalUpload]:
 async def abort_upload(store: Store, upload: JournalUpload, journal: Journal) -> None:
     """Abort ``upload`` on its server (nothing left there), then forget it. An upload the server no longer knows
     is forgotten too; any other failure raises and leaves the row, so that it can be tried again."""
-    if not isinstance(store, S3Store):
-        raise CloudpaneError(f"{display_text(str(destination(upload)))}: not an S3 bucket, cannot abort")
+    if not isinstance(store, ResumableStore):
+        raise CloudpaneError(f"{display_text(str(destination(upload)))}: no resumable uploads there, cannot abort")
     if upload.upload_id is not None:
         with contextlib.suppress(NotFoundError):  # gone already (completed, aborted, or the bucket was removed)
             await store.resume_writer(upload.key, upload.upload_id).abort()
@@ -117,7 +115,7 @@ async def server_state(hub: StoreHub, upload: JournalUpload) -> UploadState:
     as large as the source, written after the upload started). A server that cannot be asked counts as pending."""
     try:
         store = await hub.store(destination(upload))
-        if not isinstance(store, S3Store) or upload.upload_id is None:
+        if not isinstance(store, ResumableStore) or upload.upload_id is None:
             return "pending"
         try:
             await store.list_parts(upload.key, upload.upload_id)

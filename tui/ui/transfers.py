@@ -7,6 +7,7 @@ a few times a second (never a message per chunk).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,9 +24,9 @@ from textual.widgets import Footer, Label, ProgressBar, Static
 from tui.errors import CloudpaneError, one_line
 from tui.safety import display_text
 from tui.storage.base import PutResult
-from tui.transfer.copy import CopyOptions, copy_object
+from tui.transfer.copy import CopyOptions
 from tui.transfer.journal import Journal
-from tui.transfer.plan import Item
+from tui.transfer.plan import Item, run_item
 from tui.ui.resume import Busy, abort_upload, rows_for
 
 
@@ -162,25 +163,10 @@ class TransferQueue:
         return await self.discard([t])
 
     async def retry(self, t: Transfer) -> None:
-        """Run one failed or cancelled item again, on its own."""
-        item = t.item
-        progress = self.started(item, t.size)
-        try:
-            result = await copy_object(
-                item.src,
-                item.src_key,
-                item.dst,
-                item.dst_key,
-                options=self._options(),
-                same_remote=item.same_remote,
-                progress=progress,
-            )
-        except CloudpaneError as exc:
-            self.finished(item, None, exc)
-        except asyncio.CancelledError as exc:
-            self.finished(item, None, exc)
-        else:
-            self.finished(item, result, None)
+        """Run one failed or cancelled item again, on its own, exactly as its first attempt: the same source
+        version, conflict policy and move (``plan.run_item``). The source is stat'ed again (that version)."""
+        with contextlib.suppress(CloudpaneError, asyncio.CancelledError):  # the tracker hooks record the outcome
+            await run_item(t.item, self._options(), tracker=self, fresh=True)
 
 
 class TransfersScreen(ModalScreen[None]):

@@ -1,0 +1,34 @@
+"""The ``Remote`` face of an S3 endpoint: what the protocol declares beyond ``tui.storage.s3.S3Remote``.
+
+A subclass, so that ``S3Account.connect`` (the inherited classmethod) opens one with the same client and probe.
+Kept apart from s3.py while its data plane is rewritten; the two can be folded together later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tui.locations import validate_bucket_name
+from tui.storage.options import S3Options
+from tui.storage.s3 import S3Remote
+
+
+class S3Account(S3Remote):
+    """One S3 endpoint and credential set (see S3Remote), as a ``tui.storage.base.Remote``."""
+
+    @classmethod
+    async def connect(cls, options: S3Options) -> S3Account:
+        remote = await super().connect(options)  # S3Remote.connect builds ``cls``: an S3Account
+        assert isinstance(remote, S3Account)
+        return remote
+
+    def container_name_problem(self, name: str) -> str | None:
+        return validate_bucket_name(name)
+
+    async def credentials_expire(self) -> datetime | None:
+        # botocore keeps refreshable credentials (SSO, assumed roles) behind the request signer; there is no
+        # public accessor, so look, and say "unknown" when the shape is not the one expected
+        signer = getattr(self.client, "_request_signer", None)
+        creds = getattr(signer, "_credentials", None)
+        expiry = getattr(creds, "_expiry_time", None)
+        return expiry if isinstance(expiry, datetime) else None
