@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from tui.config import Settings
 from tui.errors import ConflictError, NotFoundError
-from tui.locations import Location
+from tui.locations import Location, validate_bucket_name
 from tui.storage.base import BucketInfo, Entry, Features, ObjectInfo, PutResult, Store, utf8_key
 from tui.storage.hub import StoreHub
 
@@ -123,6 +123,12 @@ class MemoryRemote:
 
     async def delete_bucket(self, name: str) -> None:
         self.buckets.pop(name, None)
+
+    def container_name_problem(self, name: str) -> str | None:
+        return validate_bucket_name(name)
+
+    async def credentials_expire(self) -> datetime | None:
+        return None
 
     async def close(self) -> None:
         return None
