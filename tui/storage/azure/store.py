@@ -53,6 +53,7 @@ CHUNK = 1 * MiB
 #: a block may hold at most this much (Azure, API version 2019-12-12 and later)
 MAX_BLOCK_SIZE = 4000 * MiB
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RENAMED = "rename_"
 _RENAMED_KEY = "rename_key_"
@@ -120,6 +121,13 @@ class AzureStore:
 
     def _errors(self, what: str) -> Any:
         return azure_errors(what, self.remote.secrets)
+
+    def _check_key(self, verb: str, key: str) -> None:
+        if _CONTROL.search(key):
+            # Azurite answers 500 to every listing of the container afterwards (an XML name it cannot write)
+            raise UsageError(f"{verb} {self.describe(key)}: an Azure blob name cannot hold control characters")
+        if not key or len(key) > 1024:
+            raise UsageError(f"{verb} {self.describe(key)}: a blob name has 1 to 1,024 characters")
 
     def _no_versions(self, verb: str, key: str, version_id: str | None) -> None:
         if version_id and not self.features.versions:
@@ -241,6 +249,7 @@ class AzureStore:
         if_none_match: bool = False,
     ) -> PutResult:
         what = f"put {self.describe(key)}"
+        self._check_key("put", key)
         meta, whole_md5 = encode_metadata(metadata)
         kwargs: dict[str, Any] = {
             "overwrite": not if_none_match,
@@ -276,6 +285,7 @@ class AzureStore:
     ) -> AzureWriter:
         from tui.storage.azure.writer import AzureWriter
 
+        self._check_key("write", key)
         if part_size > MAX_BLOCK_SIZE:
             raise UsageError(f"write {self.describe(key)}: a block holds at most 4000 MiB (part size {part_size})")
         return AzureWriter(self, key, metadata=metadata, content_type=content_type)
