@@ -53,6 +53,8 @@ CHUNK = 1 * MiB
 #: a block may hold at most this much (Azure, API version 2019-12-12 and later)
 MAX_BLOCK_SIZE = 4000 * MiB
 
+#: the one-line refusal of every version operation (Features.versions is False on Azure for now)
+NO_VERSIONS = "blob versions are not supported on Azure yet (and Azurite keeps none)"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RENAMED = "rename_"
@@ -131,7 +133,7 @@ class AzureStore:
 
     def _no_versions(self, verb: str, key: str, version_id: str | None) -> None:
         if version_id and not self.features.versions:
-            raise UnsupportedError(f"{verb} {self.describe(key)}: this account keeps no versions (Azurite has none)")
+            raise UnsupportedError(f"{verb} {self.describe(key)}: {NO_VERSIONS}")
 
     # -- listing --------------------------------------------------------------------------------------------
 
