@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob import ContentSettings
 
 from tests.azure.conftest import new_container_name
 from tests.contract.helpers import empty_and_delete_bucket, http_get, new_bucket_name
@@ -30,6 +31,7 @@ from tui.storage.meta import MD5_KEY, MTIME_KEY
 from tui.storage.options import S3Options
 from tui.storage.s3 import S3Remote
 from tui.transfer.copy import Bandwidth, CopyOptions, copy_object
+from tui.transfer.retry import RetryPolicy
 
 MiB = 1024 * 1024
 PART = 5 * MiB
@@ -251,3 +253,31 @@ async def test_refusals_are_one_line(az_remote: AzureRemote, container: AzureSto
     for exc in (versioning.value, region.value, versions.value, missing.value):
         assert len(one_line(exc).splitlines()) == 1
     assert "ContainerNotFound" in str(missing.value)
+
+
+# ------------------------------------------------------------------------------------------- integrity
+
+
+@pytest.mark.parametrize("size", [1000, 2 * PART + 5])
+async def test_a_download_that_does_not_match_content_md5_fails(
+    container: AzureStore, tmp_path: Path, size: int
+) -> None:
+    """The blob's Content-MD5 is what the source vouches for (rclone checks it too): bytes that hash otherwise fail
+    the copy, and nothing lands at the destination."""
+    data = os.urandom(size)
+    (tmp_path / "src.bin").write_bytes(data)
+    options = CopyOptions(part_size=PART, concurrency=2, retry=RetryPolicy(attempts=1))
+    await copy_object(LocalStore(tmp_path), "src.bin", container, "x.bin", options=options)
+    good = await container.stat("x.bin")
+    assert good.checksums["md5"] == base64.b64encode(hashlib.md5(data).digest()).decode()
+    down = tmp_path / "down"
+    down.mkdir()
+    await copy_object(container, "x.bin", LocalStore(down), "ok.bin", options=options)
+    assert (down / "ok.bin").read_bytes() == data
+    # a blob whose Content-MD5 does not match its bytes (set by another tool, or corrupted)
+    wrong = bytearray(hashlib.md5(b"something else").digest())
+    await container.container.get_blob_client("x.bin").set_http_headers(ContentSettings(content_md5=wrong))
+    with pytest.raises(CloudpaneError) as failed:
+        await copy_object(container, "x.bin", LocalStore(down), "bad.bin", options=options)
+    assert "MD5" in str(failed.value)
+    assert sorted(p.name for p in down.iterdir()) == ["ok.bin"]  # no bad.bin, no temporary file
