@@ -7,6 +7,7 @@ Every credential form is used for real against Azurite: a listing and a write mu
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
@@ -14,7 +15,7 @@ from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_ac
 
 from tests.azure.conftest import key_options, new_container_name
 from tests.servers import AzuriteServer
-from tui.config import RemoteConfig, Settings
+from tui.config import RemoteConfig, Settings, load_settings
 from tui.errors import AuthError, CloudpaneError, ExitCode, NotFoundError, UnsupportedError, UsageError, one_line
 from tui.locations import parse_location
 from tui.storage.azure.errors import scrub
@@ -262,3 +263,29 @@ def test_scrub_hides_known_secrets_and_any_signature() -> None:
     assert scrub("key=abcdefgh in text", ["abcdefgh"]) == "key=*** in text"
     assert scrub("GET /c/b?sv=2020&sig=AbC%2Bd&se=1 failed", []) == "GET /c/b?sv=2020&sig=***&se=1 failed"
     assert scrub("sig=xyz", []) == "sig=***"
+
+
+def test_config_file_azure_remotes(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        'default_azure_remote = "signed"\n'
+        '[remotes.signed]\ntype = "azure"\naccount_url = "https://acct.blob.core.windows.net"\n'
+        'sas_token = "sv=2025-11-05&sig=c2VjcmV0U2lnbmF0dXJl"\n'
+    )
+    settings = load_settings(cfg, env={})
+    remote = settings.remotes["signed"]
+    assert remote.sas_token == "sv=2025-11-05&sig=c2VjcmV0U2lnbmF0dXJl"
+    assert "c2VjcmV0U2lnbmF0dXJl" not in repr(remote)
+    options = azure_options(None, settings, env={})
+    assert (options.name, options.account_name, options.account_key) == ("signed", "acct", None)
+    assert "c2VjcmV0U2lnbmF0dXJl" not in repr(options)
+    for body, reason in (
+        ('account_name = "a"\naccount_key = "a2V5"\nsas_token = "sig=c2VjcmV0U2lnbmF0dXJl"\n', "not both"),
+        ("sas_token = 12345\n", "must be a string"),
+        ('endpoint_url = "https://x"\n', "does not apply"),
+    ):
+        cfg.write_text(f'[remotes.bad]\ntype = "azure"\n{body}')
+        with pytest.raises(UsageError) as refused:
+            load_settings(cfg, env={})
+        assert reason in str(refused.value)
+        assert "c2VjcmV0U2lnbmF0dXJl" not in str(refused.value) and "12345" not in str(refused.value)
