@@ -62,6 +62,8 @@ async def test_local_upload_in_blocks_with_md5_and_mtime(container: AzureStore, 
     ids = await committed_ids(container, "up/big.bin")
     assert len(ids) == 4
     assert len({len(i) for i in ids}) == 1  # equal-length block ids, as Azure requires
+    assert all(len(i) == 21 and i[16:].isdigit() for i in ids), ids  # <upload><part>, base64 only on the wire
+    assert [int(i[16:]) for i in ids] == [1, 2, 3, 4]
     info = await container.stat("up/big.bin")
     assert info.size == len(data)
     # rclone's conventions: the whole blob's MD5 as Content-MD5 (not md5chksum metadata), mtime metadata

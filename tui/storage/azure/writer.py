@@ -1,7 +1,7 @@
 """Block uploads: Put Block for each part (in parallel, any order), Put Block List to commit.
 
-- Block ids are base64 of ``<16 hex of this upload><5 digits of the part>``: all of one length, as Azure requires,
-  and never shared between two uploads of one blob.
+- Block ids are ``<16 hex of this upload><5 digits of the part>`` (base64 on the wire, done by the SDK): all of one
+  length, as Azure requires, and never shared between two uploads of one blob.
 - At most 50,000 blocks (``Features.max_parts``); the engine grows the part size to fit.
 - Every block carries a transactional Content-MD5 (the caller's, or one computed off the event loop), which the
   service checks.
@@ -59,7 +59,8 @@ class AzureWriter:
         return None
 
     def block_id(self, number: int) -> str:
-        return base64.b64encode(f"{self._prefix}{number:05d}".encode()).decode()
+        """The block's id before base64 (the SDK encodes it on the wire and decodes it in block lists)."""
+        return f"{self._prefix}{number:05d}"
 
     async def write_part(self, number: int, data: bytes | bytearray, *, content_md5: str | None = None) -> PartResult:
         what = f"write block {number} of {self._store.describe(self._key)}"
