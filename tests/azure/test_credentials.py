@@ -134,6 +134,7 @@ def test_connection_string_forms() -> None:
         ("AccountKey=c2VjcmV0a2V5", UsageError),  # no account, no endpoint
         ("not a connection string", UsageError),
         ("BlobEndpoint=ftp://host/;AccountName=a;AccountKey=c2VjcmV0a2V5", UsageError),
+        ("AccountName=a;AccountKey=c2VjcmV0a2V5!not-base64", UsageError),
     ):
         with pytest.raises(error) as refused:
             parse_connection_string(bad, where="AZURE_STORAGE_CONNECTION_STRING")

@@ -14,6 +14,7 @@ repr, a URL we show, a log line or an error message (``secrets()`` lists them fo
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -136,6 +137,11 @@ def _checked(options: AzureOptions, where: str) -> AzureOptions:
         )
     if options.account_key and not options.account_name:
         raise UsageError(f"{where}: a shared key needs the account name (AccountName, or the endpoint's)")
+    if options.account_key:
+        try:
+            base64.b64decode(options.account_key, validate=True)
+        except ValueError:
+            raise UsageError(f"{where}: the account key is not base64 (copy it again from the portal)") from None
     return options
 
 

@@ -8,7 +8,7 @@ are cut to one: our retry loop (tui/transfer/retry.py) is the one that retries, 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
@@ -20,6 +20,9 @@ from tui.safety import display_text
 from tui.storage.azure.errors import azure_errors
 from tui.storage.azure.options import AzureOptions
 from tui.storage.base import BucketInfo, Features
+
+if TYPE_CHECKING:
+    from tui.storage.azure.store import AzureStore
 
 MiB = 1024 * 1024
 #: 1 MiB reads from the socket instead of the SDK's 4 KiB
@@ -107,7 +110,7 @@ class AzureRemote:
         )
         return cls(options, client, session)
 
-    def store(self, bucket: str) -> Any:
+    def store(self, bucket: str) -> AzureStore:
         from tui.storage.azure.store import AzureStore
 
         return AzureStore(self, bucket)
