@@ -2,7 +2,8 @@
 
 The transport's connection pool is sized to the transfer concurrency (``AzureOptions.max_connections``) and reads
 1 MiB at a time (the SDK's default of 4 KiB costs a Python call per 4 KiB of every download). The SDK's own retries
-are cut to one: our retry loop (tui/transfer/retry.py) is the one that retries, per block.
+are cut to one quick one (its default sleeps 15 s and more before each of three): our retry loop
+(tui/transfer/retry.py) is the one that retries, per block.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 from azure.core.pipeline.transport import AioHttpTransport
-from azure.storage.blob.aio import BlobServiceClient
+from azure.storage.blob.aio import BlobServiceClient, LinearRetry
 
 from tui.errors import ConflictError, UnsupportedError, UsageError
 from tui.safety import display_text
@@ -96,18 +97,23 @@ class AzureRemote:
             credential = AzureSasCredential(options.sas_token)
         else:  # pragma: no cover - azure_options refuses this
             credential = None
-        client = BlobServiceClient(
-            options.account_url,
-            credential=credential,
-            transport=transport,
-            api_version=options.api_version,
-            retry_total=1,
-            # single requests up to a part: `put` of a part-sized object and every ranged read are one request
-            max_single_put_size=256 * MiB,
-            max_single_get_size=32 * MiB,
-            max_chunk_get_size=8 * MiB,
-            logging_enable=False,
-        )
+        try:
+            client = BlobServiceClient(
+                options.account_url,
+                credential=credential,
+                transport=transport,
+                api_version=options.api_version,
+                # one quick retry in the SDK (its default waits 15 s and more before each of 3); ours does the rest
+                retry_policy=LinearRetry(backoff=1, retry_total=1, random_jitter_range=1),
+                # single requests up to a part: `put` of a part-sized object and every ranged read are one request
+                max_single_put_size=256 * MiB,
+                max_single_get_size=32 * MiB,
+                max_chunk_get_size=8 * MiB,
+                logging_enable=False,
+            )
+        except BaseException:
+            await session.close()
+            raise
         return cls(options, client, session)
 
     def store(self, bucket: str) -> AzureStore:
