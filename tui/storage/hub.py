@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
 from tui.config import RemoteConfig, Settings
-from tui.errors import UnsupportedError, UsageError
+from tui.errors import UsageError
 from tui.locations import Location
 from tui.safety import display_text
 from tui.storage.base import Store
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     # loaded on first use: `cloudpane --help` and local-only commands never import aiobotocore or aiohttp
     import aiohttp
 
+    from tui.storage.azure.remote import AzureRemote
     from tui.storage.http import HttpSource
     from tui.storage.s3 import S3Remote
 
@@ -57,6 +58,8 @@ class StoreHub:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._remotes: dict[str, S3Remote] = {}
+        #: Azure accounts by remote name (``az`` for the default one)
+        self._azure: dict[str, AzureRemote] = {}
         self._lock = asyncio.Lock()
         self._local = LocalStore(ROOT)
         self._http: aiohttp.ClientSession | None = None
@@ -72,9 +75,26 @@ class StoreHub:
     ) -> None:
         await self.close()
 
-    async def remote(self, location: Location) -> S3Remote:
+    async def remote(self, location: Location) -> S3Remote | AzureRemote:
         if location.kind == "azure":
-            raise UnsupportedError("Azure Blob storage is not available yet in this version")
+            return await self.azure_remote(location)
+        return await self.s3_remote(location)
+
+    async def azure_remote(self, location: Location) -> AzureRemote:
+        """The Azure account of an ``az://`` or ``NAME:`` (type azure) location, opened once."""
+        from tui.storage.azure.options import azure_options
+
+        options = azure_options(location.remote, self.settings)
+        async with self._lock:
+            remote = self._azure.get(options.name)
+            if remote is None:
+                from tui.storage.azure.remote import AzureRemote
+
+                remote = await AzureRemote.connect(options)
+                self._azure[options.name] = remote
+        return remote
+
+    async def s3_remote(self, location: Location) -> S3Remote:
         if location.kind != "s3":
             raise UsageError(f"{display_text(str(location))} is not a remote location")
         options = s3_options(location.remote, self.settings)
@@ -105,7 +125,7 @@ class StoreHub:
             assert loc.path is not None
             # every local side refuses writes through a symlink below its root (restore, sync, backup to disk)
             return LocalStore(loc.path, symlinks=symlinks, no_symlink_writes=True), ""
-        if loc.kind != "s3" or loc.bucket is None:
+        if loc.kind not in ("s3", "azure") or loc.bucket is None:
             raise UsageError(f"{display_text(str(loc))}: a directory or a bucket/prefix is needed here")
         store = await self.store(loc)
         key = loc.key
@@ -123,7 +143,10 @@ class StoreHub:
         return LocalStore(loc.path.parent, no_symlink_writes=True), loc.path.name
 
     def same_remote(self, a: Location, b: Location) -> bool:
-        """Both on one S3 remote (one endpoint, one credential set): server-side copies work between them."""
+        """Both on one S3 remote or one Azure account (one endpoint, one credential set): server-side copies work
+        between them (CopyObject; Copy Blob)."""
+        if a.kind == "azure" and b.kind == "azure":
+            return (a.remote or self.settings.default_azure_remote) == (b.remote or self.settings.default_azure_remote)
         if a.kind != "s3" or b.kind != "s3":
             return False
         return s3_options(a.remote, self.settings).name == s3_options(b.remote, self.settings).name
@@ -156,6 +179,9 @@ class StoreHub:
         remotes, self._remotes = list(self._remotes.values()), {}
         for remote in remotes:
             await remote.close()
+        accounts, self._azure = list(self._azure.values()), {}
+        for account in accounts:
+            await account.close()
         if self._http is not None:
             await self._http.close()
             self._http = None
