@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Azurite (the Azure Blob emulator the tests run), pinned in package-lock.json; only the tests need Node.js
+NODE_STAMP := node_modules/.installed
 
-.PHONY: install demo test lint check format screenshots bench clean
+.PHONY: install install-test demo test lint check format screenshots bench clean
 
 install: $(STAMP)
 
@@ -15,11 +17,19 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm not found: the tests run Azurite on Node.js (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+# what the tests need on top of install: Azurite from npm (`make demo` needs neither npm nor Node.js)
+install-test: install $(NODE_STAMP)
+
 demo: install
 	$(BIN)/cloudpane --demo
 
-# all tests, with the real test servers (moto, rclone serve s3) started by the suite itself
-test: install
+# all tests, with the real test servers (moto, rclone serve s3, Azurite) started by the suite itself
+test: install-test
 	$(BIN)/pytest -q
 
 lint: install
@@ -47,4 +57,4 @@ lock:
 	$(BIN)/pip install -q uv && $(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache node_modules

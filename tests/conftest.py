@@ -14,7 +14,8 @@ Environment hygiene (``pytest_configure``, for the whole session):
 
 The original environment is restored in ``pytest_unconfigure``.
 
-Servers (see ``tests/servers.py``): ``moto_server`` and ``rclone_server`` are
+Servers (see ``tests/servers.py``): ``moto_server``, ``rclone_server`` and ``azurite_server`` (Azure Blob,
+from ``npm ci``) are
 session-scoped, started once on a random 127.0.0.1 port and stopped at the end.
 A server that cannot start raises, which errors every test that uses it: the
 suite never skips for a missing server.  Tests that share a server should use
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import S3Server, start_moto, start_rclone
+from tests.servers import AzuriteServer, S3Server, start_azurite, start_moto, start_rclone
 
 _SCRUB_PREFIXES = ("AWS_", "RCLONE_", "AZURE_STORAGE_")
 _saved_environ: dict[str, str] | None = None
@@ -95,6 +96,16 @@ def moto_server() -> Iterator[S3Server]:
 def rclone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """``rclone serve s3`` subprocess: checks SigV4; no versioning."""
     server = start_rclone(tmp_path_factory.mktemp("rclone-storage"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite_server() -> Iterator[AzuriteServer]:
+    """Azurite's blob service (in memory): Azure Blob's API; no versioning, no Put Block From URL."""
+    server = start_azurite()
     try:
         yield server
     finally:

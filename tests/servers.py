@@ -46,7 +46,7 @@ MOTO_SECRET_KEY = "testing"
 
 # Environment variables that must not leak from the developer's shell into a
 # server process (credentials, profiles, proxies, rclone remotes/flags).
-_SCRUB_PREFIXES = ("AWS_", "RCLONE_")
+_SCRUB_PREFIXES = ("AWS_", "RCLONE_", "AZURE_", "AZURITE_")
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
@@ -190,6 +190,7 @@ def spawn_server(
     access_key: str,
     secret_key: str,
     storage_dir: Path | None = None,
+    server_cls: type[S3Server] | None = None,
 ) -> S3Server:
     """Start ``build_cmd(port)`` on a free port and wait until it answers HTTP.
 
@@ -213,7 +214,7 @@ def spawn_server(
                 env=_server_env(),
                 cwd=tempfile.gettempdir(),
             )
-        server = S3Server(
+        server = (server_cls or S3Server)(
             name=name,
             endpoint_url=f"http://{HOST}:{port}",
             access_key=access_key,
@@ -312,6 +313,77 @@ def start_rclone(storage_dir: Path) -> S3Server:
         secret_key,
         storage_dir=storage_dir,
     )
+
+
+# ---------------------------------------------------------------- azurite
+
+#: Azurite's well-known development account (public: Microsoft documents it for the emulator)
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class AzuriteServer(S3Server):
+    """Azurite's blob service: ``access_key`` is the account name, ``secret_key`` its key."""
+
+    @property
+    def blob_endpoint(self) -> str:
+        """The account's blob endpoint (path style: ``http://127.0.0.1:PORT/devstoreaccount1``)."""
+        return f"{self.endpoint_url}/{self.access_key}"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={self.access_key};AccountKey={self.secret_key};"
+            f"BlobEndpoint={self.blob_endpoint};"
+        )
+
+    def env(self) -> dict[str, str]:
+        """``AZURE_STORAGE_CONNECTION_STRING`` that points a subprocess (cloudpane, az) here."""
+        return {"AZURE_STORAGE_CONNECTION_STRING": self.connection_string}
+
+
+def azurite_binary() -> Path:
+    """``node_modules/.bin/azurite-blob`` at the repository root (``npm ci`` installs the pinned version)."""
+    exe = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
+    if not exe.exists():
+        raise RuntimeError(f"{exe} not found: run `npm ci` at the repository root (make install-test does)")
+    if shutil.which("node") is None:
+        raise RuntimeError("node not found on PATH: Azurite needs Node.js (apt-get install nodejs npm)")
+    return exe
+
+
+def start_azurite() -> AzuriteServer:
+    """Start Azurite's blob service in memory on a random port.
+
+    ``--skipApiVersionCheck``: the SDK may speak a newer API version than this Azurite knows (cloudpane pins
+    one it knows, tests' own clients may not); ``--loose`` ignores headers Azurite does not implement;
+    ``--inMemoryPersistence``: nothing on disk, a new server is a clean slate.
+    """
+    exe = azurite_binary()
+    server = spawn_server(
+        "azurite",
+        lambda port: [
+            exe,
+            "--blobHost",
+            HOST,
+            "--blobPort",
+            port,
+            "--inMemoryPersistence",
+            "--extentMemoryLimit",
+            "2048",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--disableTelemetry",
+            "--silent",
+        ],
+        AZURITE_ACCOUNT,
+        AZURITE_KEY,
+        server_cls=AzuriteServer,
+    )
+    assert isinstance(server, AzuriteServer)
+    return server
 
 
 # ---------------------------------------------------------------- reset

@@ -92,7 +92,7 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
 # --- records -------------------------------------------------------------------------------------
 
 #: fields whose values never appear in a repr or an error message
-SECRET_FIELDS = frozenset({"secret_access_key", "session_token", "account_key", "connection_string"})
+SECRET_FIELDS = frozenset({"secret_access_key", "session_token", "account_key", "connection_string", "sas_token"})
 _S3_FIELDS = frozenset(
     {
         "endpoint_url",
@@ -104,7 +104,7 @@ _S3_FIELDS = frozenset(
         "addressing_style",
     }
 )
-_AZURE_FIELDS = frozenset({"connection_string", "account_name", "account_key", "account_url"})
+_AZURE_FIELDS = frozenset({"connection_string", "account_name", "account_key", "account_url", "sas_token"})
 
 
 @dataclass(frozen=True, repr=False)
@@ -146,6 +146,8 @@ class RemoteConfig:
     """Azure: the storage account's shared key. Secret: never shown."""
     account_url: str | None = None
     """Azure: the blob endpoint (``https://ACCOUNT.blob.core.windows.net``, or Azurite's URL)."""
+    sas_token: str | None = None
+    """Azure: a shared access signature (``sv=...&sig=...``) instead of the key. Secret: never shown."""
 
     def __repr__(self) -> str:
         parts = []
@@ -296,6 +298,8 @@ def _remote(name: str, table: object) -> RemoteConfig:
         raise ValueError(f"{where}: give either profile or access_key_id/secret_access_key, not both")
     if "account_key" in values and "account_name" not in values and "account_url" not in values:
         raise ValueError(f"{where}: account_key needs account_name or account_url")
+    if "account_key" in values and "sas_token" in values:
+        raise ValueError(f"{where}: give either account_key or sas_token, not both")
     return RemoteConfig(name=name, type=cast(RemoteType, kind), **cast(dict[str, Any], values))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tui.storage.azure.store import AzureStore
 from tui.storage.base import Entry, Store, utf8_key
 from tui.storage.local import TMP_MARK, LocalStore
 from tui.storage.s3 import S3Remote, S3Store
@@ -25,15 +26,21 @@ def new_bucket_name() -> str:
 
 
 def kind_of(store: Store) -> str:
-    """``local``, ``moto`` or ``rclone``."""
+    """``local``, ``moto``, ``rclone`` or ``azurite``."""
     if isinstance(store, LocalStore):
         return "local"
+    if isinstance(store, AzureStore):
+        return "azurite"
     assert isinstance(store, S3Store)
     return store.remote.name
 
 
 def is_s3(store: Store) -> bool:
     return isinstance(store, S3Store)
+
+
+def is_azure(store: Store) -> bool:
+    return isinstance(store, AzureStore)
 
 
 def is_file_backed(store: Store) -> bool:

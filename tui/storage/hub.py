@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
 from tui.config import RemoteConfig, Settings
-from tui.errors import UnsupportedError, UsageError
+from tui.errors import UsageError
 from tui.locations import Location
 from tui.safety import display_text
 from tui.storage.base import Remote, Store
@@ -79,9 +79,22 @@ async def _s3_connect(name: str | None, settings: Settings) -> Remote:
     return await S3Account.connect(s3_options(name, settings))
 
 
+def _azure_name(name: str | None, settings: Settings) -> str:
+    # as azure_options names it, without reading credentials (same_remote must not fail on a missing key)
+    return name or settings.default_azure_remote or "az"
+
+
+async def _azure_connect(name: str | None, settings: Settings) -> Remote:
+    from tui.storage.azure.options import azure_options
+    from tui.storage.azure_account import AzureAccount
+
+    return await AzureAccount.connect(azure_options(name, settings))
+
+
 #: location kind -> backend. Local paths and https:// URLs have no remote (see StoreHub.store)
 BACKENDS: dict[str, Backend] = {
     "s3": Backend(resolve=_s3_name, connect=_s3_connect),
+    "azure": Backend(resolve=_azure_name, connect=_azure_connect),
 }
 
 
@@ -110,8 +123,6 @@ class StoreHub:
         """The remote (account, endpoint) of ``location``, connected on first use and shared afterwards."""
         backend = BACKENDS.get(location.kind)
         if backend is None:
-            if location.kind == "azure":
-                raise UnsupportedError("Azure Blob storage is not available yet in this version")
             raise UsageError(f"{display_text(str(location))} is not a remote location")
         key = (location.kind, backend.resolve(location.remote, self.settings))
         async with self._lock:

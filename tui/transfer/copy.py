@@ -152,8 +152,9 @@ def content_md5(data: bytes | bytearray | memoryview) -> str:
 
 
 def source_md5(info: ObjectInfo) -> str | None:
-    """The MD5 (hex) the source vouches for: rclone's md5chksum, or a single-part ETag that is an MD5."""
-    raw = info.metadata.get(MD5_KEY)
+    """The MD5 (hex) the source vouches for: rclone's md5chksum, an Azure blob's Content-MD5, or a single-part ETag
+    that is an MD5."""
+    raw = info.metadata.get(MD5_KEY) or info.checksums.get("md5")  # Azure: the blob's Content-MD5 (base64)
     if raw:
         return md5_b64_to_hex(raw)
     etag = (info.etag or "").lower()
