@@ -246,12 +246,14 @@ class PresignScreen(ModalScreen[None]):
         self.store, self.key, self.where = store, key, where
         self.credentials_expire = credentials_expire
         self.url: str | None = None
+        #: the expiries this store's links can have (``Features.max_presign``)
+        self.expiries = [e for e in EXPIRIES if e[1] <= store.features.max_presign] or EXPIRIES[:1]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label(Text("Presigned link: " + display_text(self.where)), classes="dialog-title")
             with RadioSet(id="expiry"):
-                for i, (label, _) in enumerate(EXPIRIES):
+                for i, (label, _) in enumerate(self.expiries):
                     yield RadioButton(label, value=i == 0)
             yield Static("", id="url")
             yield Static("", id="warning", classes="error-line")
@@ -263,7 +265,7 @@ class PresignScreen(ModalScreen[None]):
     @on(Button.Pressed, "#make")
     def _make(self) -> None:
         index = max(self.query_one(RadioSet).pressed_index, 0)
-        self.make(EXPIRIES[index][1])
+        self.make(self.expiries[index][1])
 
     @work(exclusive=True, name="presign", exit_on_error=False)
     async def make(self, expires: timedelta) -> None:
