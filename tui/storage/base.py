@@ -50,6 +50,9 @@ class Features:
     etag_is_md5: bool = False
     #: ListMultipartUploads reports when each upload started (moto answers one fixed date in 2010: measured)
     upload_times: bool = True
+    #: a Range GET answers 206 Partial Content (``rclone serve s3`` answers 200 with the right bytes, which native
+    #: clients refuse: ranged reads there go through the SDK)
+    partial_content: bool = True
 
 
 def utf8_key(key: str) -> bytes:
