@@ -222,8 +222,9 @@ class NativeS3:
                     "connect_timeout": timedelta(seconds=10),
                     "read_timeout": timedelta(seconds=60),
                 },
-                # our own retry loop lives in the transfer engine (as botocore's, keep object_store's short)
-                retry_config={"max_retries": 1, "retry_timeout": timedelta(seconds=60)},
+                # our own retry loop lives in the transfer engine: object_store retries nothing (it would resume a
+                # cut body on its own, so a truncated answer would never reach the engine's accounting)
+                retry_config={"max_retries": 0, "retry_timeout": timedelta(seconds=60)},
             )
             self._stores[bucket] = found
         return found
