@@ -122,8 +122,14 @@ def client_cmd(client: str, op: str, ep: str, dl: Path) -> tuple[list[str], dict
     key = f"big/{client}.bin"
     prefix = f"tree/{client}/"
     big, tree = str(BIG), str(TREE)
-    if client == "cloudpane":
+    if client in ("cloudpane", "cloudpane-base"):
         cp = [str(B.PROJECT_BIN / "cloudpane")]
+        env = cloudpane_env(ep)
+        if client == "cloudpane-base":
+            # an older cloudpane for before/after rows (not a peer): CLOUDPANE_BASE holds its `tui/` package, e.g.
+            # `git archive COMMIT tui | tar -x -C DIR`; it runs on the project venv
+            cp = [str(B.PROJECT_BIN / "python"), "-P", "-m", "tui"]
+            env["PYTHONPATH"] = os.environ["CLOUDPANE_BASE"]
         return {
             "put1g": [*cp, "cp", big, f"s3://{B.BUCKET}/{key}"],
             "get1g": [*cp, "cp", f"s3://{B.BUCKET}/{key}", str(dl / "big.bin")],
@@ -131,7 +137,7 @@ def client_cmd(client: str, op: str, ep: str, dl: Path) -> tuple[list[str], dict
             "gettree": [*cp, "cp", "-r", f"s3://{B.BUCKET}/{prefix}", f"{dl / 'tree'}/"],
             "list": [*cp, "ls", "-r", f"s3://{B.BUCKET}/{LIST_PREFIX}"],
             "noop": [*cp, "ls", f"s3://{B.BUCKET}/{ONE_PREFIX}"],
-        }[op], cloudpane_env(ep)
+        }[op], env
     if client == "awscli":
         aws = [str(B.BENCH_BIN / "aws"), "--endpoint-url", ep]
         q = ["--only-show-errors", "--no-progress"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import io
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -290,6 +291,19 @@ def _md5_etag_mismatch(features: Features, resp: Any, content_md5: str | None) -
     return got, sent
 
 
+#: bodies above this go to aiohttp as a BytesIO: written in 256 KiB slices, each drained before the next
+_STREAMED_BODY = 256 * 1024
+
+
+def _body(data: bytes | bytearray) -> Any:
+    """What botocore gets as a Body. aiohttp (on Python 3.11) joins the request headers and a bytes body into one
+    new buffer, and the socket transport copies what it cannot send at once: two more copies of every part in
+    flight. A BytesIO over ``bytes`` shares the buffer (no copy) and is sent slice by slice instead."""
+    if isinstance(data, bytes) and len(data) > _STREAMED_BODY:
+        return io.BytesIO(data)
+    return data
+
+
 def _sort_page(entries: Page) -> Page:
     return sorted(entries, key=lambda e: utf8_key(e.key))
 
@@ -536,7 +550,7 @@ class S3Writer:
             "Key": self._key,
             "UploadId": self._upload_id,
             "PartNumber": number,
-            "Body": data,
+            "Body": _body(data),
         }
         if content_md5:
             kwargs["ContentMD5"] = content_md5
@@ -867,7 +881,7 @@ class S3Store:
         self._no_marker("put", key)
         if if_none_match and not self.features.conditional_writes:
             raise UnsupportedError(f"put {self.describe(key)}: this server ignores conditional writes")
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Body": data}
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Body": _body(data)}
         if metadata:
             kwargs["Metadata"] = metadata
         if content_type:

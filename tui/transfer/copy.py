@@ -207,22 +207,20 @@ async def _read_range(
     return first if first is not None else b""
 
 
-def _read_file_part(path: str, start: int, size: int, md5: bool) -> tuple[bytearray, str | None]:
-    """One part of a local file, read into one preallocated buffer, and its Content-MD5: one worker-thread call
-    (hashlib and the read release the GIL)."""
-    buf = bytearray(size)
-    view = memoryview(buf)
+def _read_file_part(path: str, start: int, size: int, md5: bool) -> tuple[bytes, str | None]:
+    """One part of a local file and its Content-MD5, in one worker-thread call (the read and hashlib release the
+    GIL). One buffer per part: an unbuffered read of ``size`` bytes allocates exactly one ``bytes`` and reads into
+    it, and ``bytes`` lets the S3 writer hand it to aiohttp without another copy."""
     with open(path, "rb", buffering=0) as f:
-        f.seek(start)
-        got = 0
-        while got < size:
-            n = f.readinto(view[got:])
-            if not n:
+        data = os.pread(f.fileno(), size, start)
+        while 0 < len(data) < size:  # a short read that is not the end (rare): the rest, joined once
+            more = os.pread(f.fileno(), size - len(data), start + len(data))
+            if not more:
                 break
-            got += n
-    if got != size:
+            data += more
+    if len(data) != size:
         raise _changed(path)  # shorter than it was: truncated during the upload
-    return buf, content_md5(buf) if md5 else None
+    return data, content_md5(data) if md5 else None
 
 
 async def _local_io(path: Path, work: Awaitable[_T]) -> _T:
