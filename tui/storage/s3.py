@@ -295,12 +295,25 @@ def _md5_etag_mismatch(features: Features, resp: Any, content_md5: str | None) -
 _STREAMED_BODY = 256 * 1024
 
 
+class _SharedBytesIO(io.BytesIO):
+    """A BytesIO that never copies its ``bytes``: aiohttp asks ``getbuffer()`` for the size, and a plain BytesIO
+    then unshares (copies) the whole part. A read-only view of the same bytes answers that."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self._shared = data
+
+    def getbuffer(self) -> memoryview:
+        return memoryview(self._shared)
+
+
 def _body(data: bytes | bytearray) -> Any:
     """What botocore gets as a Body. aiohttp (on Python 3.11) joins the request headers and a bytes body into one
-    new buffer, and the socket transport copies what it cannot send at once: two more copies of every part in
-    flight. A BytesIO over ``bytes`` shares the buffer (no copy) and is sent slice by slice instead."""
+    new buffer, and the socket transport copies what it cannot send at once; a bytearray is not even made a
+    BytesIO by botocore. A BytesIO over ``bytes`` shares the buffer (no copy) and aiohttp sends it in 256 KiB
+    slices, each drained before the next: one buffer per part in flight."""
     if isinstance(data, bytes) and len(data) > _STREAMED_BODY:
-        return io.BytesIO(data)
+        return _SharedBytesIO(data)
     return data
 
 

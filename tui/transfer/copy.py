@@ -173,6 +173,25 @@ def _metadata(info: ObjectInfo) -> dict[str, str]:
 SMALL = 256 * 1024
 
 
+def _release_part_buffers_to_the_os() -> None:
+    """glibc serves an 8 MiB part from its heap once a freed mmap'ed block has raised its dynamic mmap threshold,
+    and with parts allocated in worker threads those heaps are per-thread arenas that keep the memory: peak RSS of a
+    1 GiB copy grew by ~100 MiB (measured). A fixed threshold of 1 MiB keeps every part buffer an mmap of its own,
+    returned to the OS when the part is done. Nothing happens elsewhere than on glibc."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux") or os.environ.get("MALLOC_MMAP_THRESHOLD_"):
+        return
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        libc = ctypes.CDLL(None)  # the process and the C library it links
+        m_mmap_threshold = -3
+        libc.mallopt(m_mmap_threshold, 1024 * 1024)
+
+
+_release_part_buffers_to_the_os()
+
+
 async def _read_range(
     stream: AsyncIterator[bytes], expected: int, progress: Progress | None, bandwidth: Bandwidth | None
 ) -> bytes | bytearray:
