@@ -76,6 +76,11 @@ def test_the_s3_body_shares_the_part_bytes() -> None:
     with body.getbuffer() as view:
         assert view.obj is data and len(view) == len(data)
     assert body.read(10) == data[:10]
+    # aiohttp's 256 KiB reads get 1 MiB views of the same bytes: no copy, four times fewer drains per part
+    body.seek(0)
+    first = body.read(256 * 1024)
+    assert isinstance(first, memoryview) and first.obj is data and len(first) == 1024 * 1024
+    assert body.tell() == 1024 * 1024 and len(body.read(256 * 1024)) == 0
     small = b"tiny"
     assert _body(small) is small
     mutable = bytearray(data)

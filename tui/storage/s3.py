@@ -291,20 +291,38 @@ def _md5_etag_mismatch(features: Features, resp: Any, content_md5: str | None) -
     return got, sent
 
 
-#: bodies above this go to aiohttp as a BytesIO: written in 256 KiB slices, each drained before the next
+#: bodies above this go to aiohttp as a BytesIO, written in slices, each drained before the next
 _STREAMED_BODY = 256 * 1024
+#: the slice size aiohttp asks a BytesIO body for (aiohttp.helpers.DEFAULT_CHUNK_SIZE)
+_AIOHTTP_SLICE = 256 * 1024
+
+
+#: aiohttp reads a BytesIO body in 256 KiB slices and waits for the socket to drain after each; 1 MiB slices
+#: are four times fewer event-loop round trips per part (measured: the 256 KiB slices cost 1 GiB uploads wall time
+#: on a loaded machine)
+_SLICE = 1024 * 1024
 
 
 class _SharedBytesIO(io.BytesIO):
     """A BytesIO that never copies its ``bytes``: aiohttp asks ``getbuffer()`` for the size, and a plain BytesIO
-    then unshares (copies) the whole part. A read-only view of the same bytes answers that."""
+    then unshares (copies) the whole part; a read-only view of the same bytes answers that. aiohttp's slices are
+    views of the part too (``read`` with aiohttp's slice size), so nothing is copied until the socket's buffer."""
 
     def __init__(self, data: bytes) -> None:
         super().__init__(data)
         self._shared = data
+        self._view = memoryview(data)
 
     def getbuffer(self) -> memoryview:
         return memoryview(self._shared)
+
+    def read(self, size: int | None = -1, /) -> Any:
+        if size != _AIOHTTP_SLICE:
+            return super().read(size)
+        pos = self.tell()
+        end = min(len(self._shared), pos + _SLICE)
+        self.seek(end)
+        return self._view[pos:end]
 
 
 def _body(data: bytes | bytearray) -> Any:
