@@ -136,6 +136,14 @@ async def test_a_listing_of_many_pages_is_complete_and_sorted(s3: S3Store) -> No
     got = [e.key for page in pages for e in page]
     assert got == sorted(keys, key=str.encode)
     assert all(e.size == 1 and e.etag == hashlib.md5(b"x").hexdigest() for page in pages for e in page)
+    # the same entries the SDK lists (the native listing must not change `ls --json`)
+    client: Any = s3.client
+    sdk = await client.list_objects_v2(Bucket=s3.bucket, Prefix="p/")
+    by_key = {e.key: e for page in pages for e in page}
+    for o in sdk["Contents"]:
+        e = by_key[o["Key"]]
+        assert (e.size, e.etag, e.storage_class) == (o["Size"], o["ETag"].strip('"'), o.get("StorageClass"))
+        assert e.last_modified is not None and abs((e.last_modified - o["LastModified"]).total_seconds()) < 1
 
 
 async def test_one_credential_chain_from_the_environment(

@@ -709,7 +709,12 @@ class S3Store:
             # object_store lists a folder marker `dir/` as `dir`: only where markers cannot exist (keys are paths)
             try:
                 async for page in self.native.list(
-                    self.bucket, prefix, page_size=page_size, what=f"list {self.describe(prefix)}"
+                    self.bucket,
+                    prefix,
+                    page_size=page_size,
+                    what=f"list {self.describe(prefix)}",
+                    # file-backed servers (the only ones listed natively) keep one class: what their listing says
+                    storage_class="STANDARD",
                 ):
                     yield _sort_page(page)
                 return

@@ -284,7 +284,9 @@ class NativeS3:
 
         return info, chunks()
 
-    async def list(self, bucket: str, prefix: str, *, page_size: int, what: str) -> AsyncIterator[Page]:
+    async def list(
+        self, bucket: str, prefix: str, *, page_size: int, what: str, storage_class: str | None = None
+    ) -> AsyncIterator[Page]:
         """A recursive listing, page by page, sorted. Raises ``ListFallback`` (with the last key yielded) when
         object_store meets a key it cannot express: the caller goes on from there with aiobotocore."""
         import obstore
@@ -307,6 +309,8 @@ class NativeS3:
                     size=m["size"],
                     last_modified=m["last_modified"],
                     etag=_etag(m.get("e_tag")),
+                    # object_store does not report it; the caller knows when a server has only one
+                    storage_class=storage_class,
                 )
                 for m in metas
             ]
