@@ -55,6 +55,9 @@ class Features:
     ranged_reads: bool = True
     #: the longest a presigned link may live (with ``presign``): SigV4's 7 days on S3
     max_presign: timedelta = MAX_PRESIGN
+    #: a Range GET answers 206 Partial Content (``rclone serve s3`` answers 200 with the right bytes, which native
+    #: clients refuse: ranged reads there go through the SDK)
+    partial_content: bool = True
 
 
 def utf8_key(key: str) -> bytes:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
+
+
+def _native_default() -> bool:
+    return os.environ.get("CLOUDPANE_S3_NATIVE", "1") != "0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +26,8 @@ class S3Options:
     max_pool_connections: int = 64
     #: None = probe the server once; True/False = trust the config
     full_s3: bool | None = None
+    #: the native data plane (obstore) for GETs and recursive listings; ``CLOUDPANE_S3_NATIVE=0`` turns it off
+    native: bool = field(default_factory=_native_default)
 
     def __repr__(self) -> str:
         return f"S3Options(name={self.name!r}, profile={self.profile!r}, endpoint_url={self.endpoint_url!r})"

@@ -1,0 +1,331 @@
+"""The S3 data plane on obstore (Rust object_store): whole-object and ranged GETs, recursive listings.
+
+The control plane (versions, delete markers, buckets, policies, presign, the journaled multipart upload) and every
+PUT stay on aiobotocore (``tui.storage.s3``): object_store cannot send ``Content-MD5``, and every body we write
+carries one. Both planes use one credential chain: botocore's (environment, profiles, SSO, ``endpoint_url``); the
+native client gets a credential provider that asks botocore's credentials object, so refreshable credentials
+refresh.
+
+Where the native path would be wrong, the caller uses aiobotocore instead (each case measured on the test servers,
+see ``tests/contract/test_native_contract.py``):
+
+* keys object_store cannot express (a trailing ``/``, an empty segment, ``.`` or ``..`` segments, control
+  characters): ``native_key`` says no;
+* ranged reads on a server that answers a Range GET with 200 (``rclone serve s3``; ``Features.partial_content``);
+* listings on servers that can hold folder markers: object_store lists ``dir/`` as ``dir``, so a marker and a file
+  could not be told apart; a listing that meets a key object_store refuses falls back from the last key it yielded;
+* version ids (object_store would send them, but the control plane owns versions).
+
+This module imports obstore only when a native client is built, so importing it costs nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from tui.errors import (
+    AuthError,
+    CloudpaneError,
+    NotFoundError,
+    PreconditionFailed,
+    StoreError,
+    TransientError,
+    UnsupportedError,
+    UsageError,
+)
+from tui.safety import display_text
+from tui.storage.base import Entry, ObjectInfo, Page
+
+if TYPE_CHECKING:
+    from obstore.store import S3Store as NativeStore
+
+#: credentials a refreshable botocore source hands out are asked for again after this long
+REFRESH_TTL = timedelta(minutes=5)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def native_key(key: str) -> bool:
+    """Whether object_store addresses exactly this key (its paths have no empty, ``.`` or ``..`` segments)."""
+    if not key or key.endswith("/") or key.startswith("/") or "//" in key or _CONTROL.search(key):
+        return False
+    return all(part not in (".", "..") for part in key.split("/"))
+
+
+def native_prefix(prefix: str) -> bool:
+    """A listing prefix object_store lists exactly: the whole bucket, or a "folder" (it lists ``p`` as ``p/``)."""
+    return prefix == "" or (prefix.endswith("/") and native_key(prefix[:-1]))
+
+
+class ReadStream(Protocol):
+    """An open GET: what the response said about the object, then its bytes."""
+
+    @property
+    def info(self) -> ObjectInfo:
+        """The object as the GET's own response headers describe it: size of the whole object (not of the
+        range), ETag, LastModified, version, Content-Type and the user metadata (``x-amz-meta-*``, keys in lower
+        case: rclone's ``mtime`` and ``md5chksum``)."""
+        ...
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class InfoReader(Protocol):
+    """A store whose read also reports the object it read: one request per downloaded file, no HEAD first."""
+
+    async def open_read(
+        self,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        version_id: str | None = None,
+        if_match: str | None = None,
+    ) -> ReadStream:
+        """Send the GET and return once its headers are in. ``if_match`` pins the ETag (SourceChangedError).
+        The caller must iterate the stream to its end or ``aclose`` it."""
+        ...
+
+
+class StreamOf:
+    """A ReadStream over an async iterator of chunks and the info taken from the response."""
+
+    def __init__(self, info: ObjectInfo, chunks: AsyncIterator[bytes], close: Callable[[], Awaitable[None]]) -> None:
+        self._info = info
+        self._chunks = chunks
+        self._close = close
+
+    @property
+    def info(self) -> ObjectInfo:
+        return self._info
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks
+
+    async def aclose(self) -> None:
+        await self._close()
+
+
+def translate_native(exc: BaseException, what: str) -> CloudpaneError:
+    """Classify an obstore failure into the error tree. Messages keep the first line only (no request dump)."""
+    if isinstance(exc, CloudpaneError):
+        return exc
+    from obstore import exceptions as oex
+
+    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+    # object_store's message names the request URL (no query string is signed: no secret in it); keep it short
+    detail = display_text(first[:300])
+    status = _status(str(exc))
+    if isinstance(exc, FileNotFoundError | oex.NotFoundError):
+        return NotFoundError(f"{what}: not found")
+    if isinstance(exc, oex.PermissionDeniedError | oex.UnauthenticatedError):
+        return AuthError(f"{what}: permission denied or bad credentials ({detail})")
+    if isinstance(exc, oex.PreconditionError | oex.AlreadyExistsError):
+        return PreconditionFailed(f"{what}: precondition failed")
+    if isinstance(exc, oex.NotSupportedError):
+        return UnsupportedError(f"{what}: {detail}")
+    if isinstance(exc, ValueError | oex.InvalidPathError):
+        return UsageError(f"{what}: {detail}")
+    if status == 404:
+        return NotFoundError(f"{what}: not found")
+    if status in (401, 403):
+        return AuthError(f"{what}: permission denied or bad credentials ({detail})")
+    if status is not None and (status >= 500 or status in (408, 429)):
+        return TransientError(f"{what}: {detail}")
+    if status == 416:
+        return UsageError(f"{what}: InvalidRange: {detail}")
+    if status is not None and 400 <= status < 500:
+        return StoreError(f"{what}: {detail}")
+    # resets, timeouts, truncated bodies: reqwest errors without a status
+    return TransientError(f"{what}: {detail}")
+
+
+_STATUS = re.compile(r"status(?: code)?:? (\d{3})")
+
+
+def _status(text: str) -> int | None:
+    found = _STATUS.search(text)
+    return int(found.group(1)) if found else None
+
+
+class Credentials(Protocol):
+    """botocore's (or aiobotocore's) credentials object: what the native client asks for keys."""
+
+    def get_frozen_credentials(self) -> Any: ...
+
+
+class CredentialProvider:
+    """obstore's credential callback over botocore's credentials: static keys never expire; refreshable ones
+    (SSO, assumed roles, instance metadata) are asked again every few minutes, and botocore refreshes them."""
+
+    def __init__(self, credentials: Credentials, *, refreshable: bool) -> None:
+        self._credentials = credentials
+        self._refreshable = refreshable
+
+    async def __call__(self) -> dict[str, Any]:
+        frozen = self._credentials.get_frozen_credentials()
+        if isinstance(frozen, Awaitable):
+            frozen = await frozen
+        return {
+            "access_key_id": frozen.access_key,
+            "secret_access_key": frozen.secret_key,
+            "token": frozen.token,
+            "expires_at": datetime.now(UTC) + REFRESH_TTL if self._refreshable else None,
+        }
+
+    def __repr__(self) -> str:
+        return "CredentialProvider(...)"
+
+
+class NativeS3:
+    """One endpoint's native client: one obstore store per bucket, all sharing the credential provider."""
+
+    def __init__(
+        self,
+        *,
+        endpoint_url: str,
+        region: str,
+        provider: CredentialProvider,
+        virtual_hosted: bool,
+        pool: int,
+        signed_payload: bool,
+    ) -> None:
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self._provider = provider
+        self._virtual_hosted = virtual_hosted
+        self._pool = pool
+        self._signed_payload = signed_payload
+        self._stores: dict[str, NativeStore] = {}
+
+    def bucket(self, bucket: str) -> NativeStore:
+        found = self._stores.get(bucket)
+        if found is None:
+            from obstore.store import S3Store as _NativeStore
+
+            found = _NativeStore(
+                bucket,
+                endpoint=self.endpoint_url,
+                region=self.region,
+                virtual_hosted_style_request=self._virtual_hosted,
+                unsigned_payload=not self._signed_payload,
+                credential_provider=self._provider,  # type: ignore[arg-type]
+                client_options={
+                    "allow_http": self.endpoint_url.startswith("http://"),
+                    "pool_max_idle_per_host": str(self._pool),
+                    "connect_timeout": timedelta(seconds=10),
+                    "read_timeout": timedelta(seconds=60),
+                },
+                # our own retry loop lives in the transfer engine: object_store retries nothing (it would resume a
+                # cut body on its own, so a truncated answer would never reach the engine's accounting)
+                retry_config={"max_retries": 0, "retry_timeout": timedelta(seconds=60)},
+            )
+            self._stores[bucket] = found
+        return found
+
+    async def open_read(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+        what: str,
+        chunk_size: int = 1024 * 1024,
+    ) -> tuple[ObjectInfo, AsyncGenerator[bytes, None]]:
+        """GET ``[start, end)`` (``end`` None: to the end). Returns the response's info and its chunks."""
+        import obstore
+
+        options: dict[str, Any] = {}
+        if start or end is not None:
+            options["range"] = {"offset": start} if end is None else (start, end)
+        if if_match:
+            options["if_match"] = f'"{if_match}"'
+        try:
+            result = await obstore.get_async(self.bucket(bucket), key, options=options)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise translate_native(exc, what) from exc
+        meta = result.meta
+        attributes = result.attributes
+        metadata = {
+            str(k).lower(): str(v)
+            for k, v in attributes.items()
+            if k not in ("Content-Type", "Content-Disposition", "Content-Encoding", "Content-Language", "Cache-Control")
+        }
+        content_type = attributes.get("Content-Type")
+        info = ObjectInfo(
+            key=key,
+            size=int(meta["size"]),
+            last_modified=meta.get("last_modified"),
+            etag=_etag(meta.get("e_tag")),
+            version_id=meta.get("version"),
+            storage_class=None,
+            content_type=str(content_type) if content_type else None,
+            metadata=metadata,
+        )
+
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            stream = result.stream(min_chunk_size=chunk_size)
+            while True:
+                try:
+                    chunk = await stream.__anext__()
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    raise translate_native(exc, what) from exc
+                yield bytes(chunk)
+
+        return info, chunks()
+
+    async def list(
+        self, bucket: str, prefix: str, *, page_size: int, what: str, storage_class: str | None = None
+    ) -> AsyncIterator[Page]:
+        """A recursive listing, page by page, sorted. Raises ``ListFallback`` (with the last key yielded) when
+        object_store meets a key it cannot express: the caller goes on from there with aiobotocore."""
+        import obstore
+        from obstore import exceptions as oex
+
+        last = ""
+        stream = obstore.list(self.bucket(bucket), prefix or None, chunk_size=page_size)
+        while True:
+            try:
+                metas = await stream.__anext__()
+            except StopAsyncIteration:
+                return
+            except oex.InvalidPathError as exc:
+                raise ListFallback(last) from exc
+            except Exception as exc:
+                raise translate_native(exc, what) from exc
+            page = [
+                Entry(
+                    key=m["path"],
+                    size=m["size"],
+                    last_modified=m["last_modified"],
+                    etag=_etag(m.get("e_tag")),
+                    # object_store does not report it; the caller knows when a server has only one
+                    storage_class=storage_class,
+                )
+                for m in metas
+            ]
+            if page:
+                last = page[-1].key
+                yield page
+
+
+class ListFallback(Exception):
+    """The native listing stopped at a key object_store cannot express; go on after ``start_after``."""
+
+    def __init__(self, start_after: str) -> None:
+        super().__init__(start_after)
+        self.start_after = start_after
+
+
+def _etag(raw: object) -> str | None:
+    return str(raw).strip('"') if raw else None
