@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import builtins
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -40,7 +41,7 @@ from tui.errors import (
 )
 from tui.safety import display_text
 from tui.storage.azure.errors import azure_errors
-from tui.storage.base import MAX_PRESIGN, Entry, ObjectInfo, Page, PutResult, utf8_key
+from tui.storage.base import MAX_PRESIGN, Entry, ObjectInfo, Page, PutResult, UploadInfo, utf8_key
 from tui.storage.meta import MD5_KEY
 
 if TYPE_CHECKING:
@@ -52,6 +53,9 @@ MiB = 1024 * 1024
 CHUNK = 1 * MiB
 #: a block may hold at most this much (Azure, API version 2019-12-12 and later)
 MAX_BLOCK_SIZE = 4000 * MiB
+
+#: what ``journal_target`` puts before the account URL: the journal records the row as an Azure one
+AZURE_ENDPOINT_PREFIX = "azure+"
 
 #: the one-line refusal of every version operation (Features.versions is False on Azure for now)
 NO_VERSIONS = "blob versions are not supported on Azure yet (and Azurite keeps none)"
@@ -291,6 +295,66 @@ class AzureStore:
         if part_size > MAX_BLOCK_SIZE:
             raise UsageError(f"write {self.describe(key)}: a block holds at most 4000 MiB (part size {part_size})")
         return AzureWriter(self, key, metadata=metadata, content_type=content_type)
+
+    # -- resumable block uploads (ResumableStore, ListsUploads) ----------------------------------------------
+
+    def journal_target(self) -> tuple[str, str, str]:
+        """(remote name, ``azure+`` and the account URL, container) for the resume journal: the prefix tells the
+        journal the row's kind (tui/transfer/journal.py); never credentials (a SAS token is not in the URL)."""
+        return self.remote.name, f"{AZURE_ENDPOINT_PREFIX}{self.remote.endpoint_url}", self.bucket
+
+    def resume_writer(self, key: str, upload_id: str) -> AzureWriter:
+        """The writer of a journaled upload: its nonce names its blocks; its metadata comes back from the id."""
+        from tui.storage.azure.writer import AzureWriter, decode_upload_id
+
+        nonce, metadata, content_type = decode_upload_id(upload_id)
+        return AzureWriter(self, key, metadata=metadata, content_type=content_type, nonce=nonce)
+
+    async def _uncommitted(self, key: str) -> builtins.list[tuple[str, int, str, int]]:
+        """(nonce, part number, MD5, size) of our uncommitted blocks of ``key``; NotFoundError when no blob (not
+        even one with only uncommitted blocks) is there."""
+        from tui.storage.azure.writer import parse_block_id
+
+        with self._errors(f"list blocks of {self.describe(key)}"):
+            _committed, uncommitted = await self.container.get_blob_client(key).get_block_list("uncommitted")
+        found = []
+        for block in uncommitted:
+            parsed = parse_block_id(str(block.id))
+            if parsed is not None:
+                found.append((*parsed, int(block.size)))
+        return found
+
+    async def list_parts(self, key: str, upload_id: str) -> dict[int, tuple[str, int]]:
+        """The blocks the service holds for a journaled upload (``get_block_list("uncommitted")``): part number ->
+        (Content-MD5 from the block id, size)."""
+        from tui.storage.azure.writer import decode_upload_id
+
+        nonce, _meta, _type = decode_upload_id(upload_id)
+        return {n: (md5, size) for got, n, md5, size in await self._uncommitted(key) if got == nonce}
+
+    async def list_uploads(self, prefix: str = "") -> builtins.list[UploadInfo]:
+        """Uploads in progress under ``prefix``: one per nonce among the uncommitted blocks of each blob (ids of
+        nonce only: the metadata part of a journaled id is not on the service). Azure keeps no start time
+        (``Features.upload_times`` is False). One Get Block List per blob under the prefix."""
+        found: builtins.list[UploadInfo] = []
+        what = f"list uploads in {self.describe(prefix)}"
+        with self._errors(what):
+            names = [
+                str(b.name)
+                async for b in self.container.list_blobs(name_starts_with=prefix or None, include=["uncommittedblobs"])
+            ]
+        for name in sorted(set(names), key=utf8_key):
+            try:
+                blocks = await self._uncommitted(name)
+            except NotFoundError:
+                continue
+            for nonce in sorted({b[0] for b in blocks}):
+                found.append(UploadInfo(name, nonce, None))
+        return found
+
+    async def abort_upload(self, key: str, upload_id: str) -> None:
+        """Nothing to do: Azure cannot drop some uncommitted blocks (they go at the blob's next commit, or after a
+        week) and nothing was committed, so the blob is as it was."""
 
     async def delete(self, key: str, *, version_id: str | None = None) -> None:
         self._no_versions("delete", key, version_id)
