@@ -248,6 +248,13 @@ async def copy_object(
             progress(size)
         return result
 
+    from tui.transfer.pull import can_pull, pull_copy  # S3 -> Azure server-side (Put Block From URL)
+
+    if can_pull(src, dst, same_remote=same_remote, size=size):
+        pulled = await pull_copy(src, src_key, dst, dst_key, info, metadata, opts, progress)
+        if pulled is not None:
+            return pulled  # else the destination cannot pull (said once per remote pair): stream it
+
     part_size = choose_part_size(size, opts.part_size, dst.features.max_parts)
     if same_remote and dst.features.part_copy and size > MAX_COPY_OBJECT:
         return await _server_side_parts(src_bucket, src_key, dst, dst_key, info, metadata, opts, progress)

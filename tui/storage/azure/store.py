@@ -296,6 +296,14 @@ class AzureStore:
             raise UsageError(f"write {self.describe(key)}: a block holds at most 4000 MiB (part size {part_size})")
         return AzureWriter(self, key, metadata=metadata, content_type=content_type)
 
+    async def open_url_writer(self, key: str, *, metadata: dict[str, str], content_type: str | None) -> AzureWriter:
+        """A block writer whose blocks the service reads from a URL (``stage_from_url``: Put Block From URL);
+        tui/transfer/pull.py uses it for S3 -> Azure copies that never pass through this machine."""
+        from tui.storage.azure.writer import AzureWriter
+
+        self._check_key("write", key)
+        return AzureWriter(self, key, metadata=metadata, content_type=content_type)
+
     # -- resumable block uploads (ResumableStore, ListsUploads) ----------------------------------------------
 
     def journal_target(self) -> tuple[str, str, str]:

@@ -28,10 +28,13 @@ import json
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobBlock, ContentSettings
 
-from tui.errors import UsageError
+from tui.errors import UnsupportedError, UsageError
+from tui.storage.azure.errors import _code, azure_errors, scrub
 from tui.storage.azure.store import _etag, encode_metadata
 from tui.storage.base import PartResult, PutResult
 
@@ -142,8 +145,20 @@ class AzureWriter:
         kwargs: dict[str, Any] = {"source_offset": start, "source_length": end - start}
         if md5:
             kwargs["source_content_md5"] = bytearray(base64.b64decode(md5))
-        with self._store._errors(what):
-            await self._blob.stage_block_from_url(self.block_id(number, tag), url, **kwargs)
+        # the URL's signature never reaches a message
+        secrets = (*self._store.remote.secrets, urlsplit(url).query)
+        with azure_errors(what, secrets):
+            try:
+                await self._blob.stage_block_from_url(self.block_id(number, tag), url, **kwargs)
+            except HttpResponseError as exc:
+                code = _code(exc)
+                if code == "CannotVerifyCopySource" or exc.status_code == 501:
+                    # Azurite answers 501; Azure answers CannotVerifyCopySource when it cannot reach or read the URL
+                    label = f"{exc.status_code} {code}".strip()
+                    raise UnsupportedError(
+                        scrub(f"{what}: the service cannot pull from the source ({label})", secrets)
+                    ) from None
+                raise
         return PartResult(number, tag, end - start)
 
     async def complete(self, parts: list[PartResult]) -> PutResult:
