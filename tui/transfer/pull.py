@@ -116,8 +116,9 @@ async def pull_copy(
             first = await one(1)  # the probe: a service that cannot pull says so on the first block
         except UnsupportedError as exc:
             pair = _pair(src, dst)
+            said = pair in _CANNOT  # copies running side by side may all have asked: say it once
             _CANNOT.add(pair)
-            log.warning(
+            (log.debug if said else log.warning)(
                 "cloudpane: note: %s cannot pull from %s server-side (%s); streaming through this machine instead "
                 "for copies between these two remotes",
                 display_text(pair[1]),
