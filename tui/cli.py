@@ -483,7 +483,9 @@ def transfers(abort: bool, server: str | None, older_than: str | None) -> None:
                 return
             async with StoreHub(settings) as hub:
                 for u in uploads:
-                    where = f"{u.remote}:{u.bucket}/{u.key}" if u.remote != "s3" else f"s3://{u.bucket}/{u.key}"
+                    where = f"{u.remote}:{u.bucket}/{u.key}"
+                    if u.remote == ("az" if u.kind == "azure" else "s3"):
+                        where = f"{u.remote}://{u.bucket}/{u.key}"
                     parts = journal.parts(u)
                     done = sum(size for _, size in parts.values())
                     line = (
@@ -501,7 +503,8 @@ def transfers(abort: bool, server: str | None, older_than: str | None) -> None:
                     if busy:
                         click.echo("in use, not aborted: " + line)
                         continue
-                    loc = Loc("s3", remote=None if u.remote == "s3" else u.remote, bucket=u.bucket, key=u.key)
+                    default = u.remote == ("az" if u.kind == "azure" else "s3")
+                    loc = Loc(u.kind, remote=None if default else u.remote, bucket=u.bucket, key=u.key)
                     try:
                         store = await hub.store(loc)
                         if u.upload_id is None:

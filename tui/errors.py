@@ -6,6 +6,7 @@ exit codes are an API: scripts depend on them (see README, "Exit codes").
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 from tui.text import display_text
@@ -93,3 +94,30 @@ def one_line(exc: BaseException) -> str:
     if not isinstance(exc, CloudpaneError):
         text = f"{type(exc).__name__}: {text}"
     return display_text(" ".join(text.split()))
+
+
+#: what a failed local write says, by errno (the rest say the system's own words)
+_WRITE_ERRORS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "the file is too large for this file system (or the process's file size limit)",
+    errno.ENAMETOOLONG: "the name is too long for the local file system",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EIO: "input/output error",
+}
+
+
+def os_error(what: str, exc: OSError) -> CloudpaneError:
+    """One error of the tree for a failed local operation, with a message a person can act on."""
+    reason = _WRITE_ERRORS.get(exc.errno or 0) or exc.strerror or type(exc).__name__
+    err: CloudpaneError
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+        err = NotFoundError(f"{what}: {reason}")
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        err = AuthError(f"{what}: {reason}")
+    else:
+        err = StoreError(f"{what}: {reason}")
+    err.__cause__ = exc
+    return err

@@ -62,8 +62,12 @@ async def test_local_upload_in_blocks_with_md5_and_mtime(container: AzureStore, 
     ids = await committed_ids(container, "up/big.bin")
     assert len(ids) == 4
     assert len({len(i) for i in ids}) == 1  # equal-length block ids, as Azure requires
-    assert all(len(i) == 21 and i[16:].isdigit() for i in ids), ids  # <upload><part>, base64 only on the wire
-    assert [int(i[16:]) for i in ids] == [1, 2, 3, 4]
+    # <upload nonce><part><the block's MD5>, base64 only on the wire
+    assert all(len(i) == 45 and i[16:21].isdigit() for i in ids), ids
+    assert [int(i[16:21]) for i in ids] == [1, 2, 3, 4]
+    assert [i[21:] for i in ids] == [
+        base64.b64encode(hashlib.md5(data[n * PART : (n + 1) * PART]).digest()).decode() for n in range(4)
+    ]
     info = await container.stat("up/big.bin")
     assert info.size == len(data)
     # rclone's conventions: the whole blob's MD5 as Content-MD5 (not md5chksum metadata), mtime metadata
@@ -200,7 +204,7 @@ async def test_metadata_names_azure_refuses_are_kept_as_azcopy_renames_them(cont
         "rename_key_x_thing": "x-thing",
         "rename_content_lang": "en",
         "rename_key_content_lang": "Content-Lang",
-        "mtime": "1600000000",
+        "mtime": "2020-09-13T12:26:40.000000000Z",  # rclone's azureblob form, read back as seconds (above)
         "ok_name": "2",
     }
 

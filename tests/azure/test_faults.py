@@ -109,3 +109,28 @@ async def test_a_storm_past_the_retries_fails_in_one_line_and_keeps_the_old_blob
     after = await store.stat("keep.bin")
     assert (after.etag, after.size) == (before.etag, before.size)
     assert b"".join([c async for c in store.read("keep.bin")]) == b"old"
+
+
+async def test_a_reset_in_the_middle_of_a_block_and_a_503_on_commit_are_retried(
+    proxied: tuple[FaultProxy, AzureStore], tmp_path: Path
+) -> None:
+    """The connection dies after 1 MiB of a block's body (the block is sent again from its first byte: the body
+    is rewound, not resumed), and Put Block List answers 503 once: the blob is whole and committed once."""
+    proxy, store = proxied
+    data = os.urandom(3 * PART + 5)
+    (tmp_path / "f.bin").write_bytes(data)
+    proxy.add_rule(match=put_block, action="reset", after_bytes=1 * MiB, times=1)
+    commit = lambda r: r.query.get("comp") == "blocklist"  # noqa: E731
+    proxy.add_rule(match=commit, action="status", status=503, code="ServerBusy", times=1)
+    await copy_object(
+        LocalStore(tmp_path), "f.bin", store, "f.bin", options=CopyOptions(part_size=PART, concurrency=2, retry=FAST)
+    )
+    blocks = [r for r in proxy.records if put_block(r)]
+    assert len(blocks) == 4 + 1
+    cut = [r for r in blocks if r.fault == "reset"]
+    assert len(cut) == 1 and MiB <= cut[0].bytes_in < PART
+    assert [r.status for r in proxy.records if commit(r)] == [503, 201]
+    got = b"".join([c async for c in store.read("f.bin")])
+    assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+    committed, _ = await store.container.get_blob_client("f.bin").get_block_list("committed")
+    assert len(committed) == 4

@@ -407,8 +407,46 @@ def test_a_version_1_journal_is_migrated_with_its_parts(path: Path) -> None:
         raw.execute("PRAGMA user_version = 1")
     with Journal(path) as journal:
         found = journal.find(**_identity())  # no owner recorded: free to resume
-        assert found is not None and (found.id, found.upload_id, found.md5) == (7, "OLD-UP", None)
+        assert found is not None and (found.id, found.upload_id, found.md5, found.kind) == (7, "OLD-UP", None, "s3")
         assert journal.parts(found) == {1: ("e1", 8)}
-        assert SCHEMA_VERSION == 2
+        assert SCHEMA_VERSION == 3
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone() == (2,)
+        assert raw.execute("PRAGMA user_version").fetchone() == (3,)
+
+
+def test_a_version_2_journal_gets_a_kind_and_keeps_its_rows(path: Path) -> None:
+    """Schema 3 adds the row's kind (s3 or azure); every row of a v2 file was an S3 upload."""
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as raw:
+        raw.execute(
+            "CREATE TABLE uploads (id INTEGER PRIMARY KEY, remote TEXT NOT NULL, endpoint TEXT NOT NULL, bucket TEXT"
+            " NOT NULL, key TEXT NOT NULL, upload_id TEXT, source TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns"
+            " INTEGER NOT NULL, part_size INTEGER NOT NULL, created TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '',"
+            " md5 TEXT)"
+        )
+        raw.execute("CREATE INDEX uploads_by_target ON uploads (remote, bucket, key)")
+        raw.execute(
+            "CREATE TABLE parts (upload INTEGER NOT NULL REFERENCES uploads (id) ON DELETE CASCADE, number INTEGER"
+            " NOT NULL, etag TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (upload, number)) WITHOUT ROWID"
+        )
+        ident = _identity()
+        raw.execute(
+            "INSERT INTO uploads VALUES (9, 's3', '', ?, ?, 'V2-UP', ?, ?, ?, ?, '2026-01-01T00:00:00+00:00', '',"
+            " 'abc')",
+            (ident["bucket"], ident["key"], ident["source"], ident["size"], ident["mtime_ns"], ident["part_size"]),
+        )
+        raw.execute("INSERT INTO parts VALUES (9, 2, 'e2', 8)")
+        raw.execute("PRAGMA user_version = 2")
+    with Journal(path) as journal:
+        found = journal.find(**_identity())
+        assert found is not None and (found.id, found.upload_id, found.md5, found.kind) == (9, "V2-UP", "abc", "s3")
+        assert journal.parts(found) == {2: ("e2", 8)}
+        # an Azure store's journal_target marks its endpoint: the row is an Azure one, the URL stored without it
+        azure = journal.intend(**{**_identity(key="az-key"), "endpoint": "azure+http://127.0.0.1:1/acct"})
+        assert (azure.kind, azure.endpoint) == ("azure", "http://127.0.0.1:1/acct")
+        assert {(u.key, u.kind, u.endpoint) for u in journal.unfinished()} == {
+            (ident["key"], "s3", ""),
+            ("az-key", "azure", "http://127.0.0.1:1/acct"),
+        }
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone() == (3,)

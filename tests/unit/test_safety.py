@@ -478,8 +478,7 @@ def test_symlinked_root_is_resolved(tmp_path: Path, root: Path) -> None:
 def test_local_write_errors_say_what_happened_with_the_documented_exit_code() -> None:
     import errno
 
-    from tui.errors import ExitCode, exit_code_for, one_line
-    from tui.storage.local import os_error
+    from tui.errors import ExitCode, exit_code_for, one_line, os_error
 
     cases = {
         errno.ENOSPC: ("no space left", ExitCode.PARTIAL),

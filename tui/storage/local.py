@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Literal
 
 from tui.errors import (
-    AuthError,
-    CloudpaneError,
     ConflictError,
     NotFoundError,
     PreconditionFailed,
@@ -31,6 +29,7 @@ from tui.errors import (
     UnsafePathError,
     UnsupportedError,
     UsageError,
+    os_error,
 )
 from tui.safety import display_text, safe_local_path
 from tui.storage.base import Entry, Features, ObjectInfo, Page, PartResult, PutResult, utf8_key
@@ -51,32 +50,6 @@ TMP_MARK = ".cloudpane-tmp-"
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 #: a temporary file of the old form (no pid in its name) older than this is a leftover of a killed run
 STALE_TMP_SECONDS = 3600
-
-#: what a failed local write says, by errno (the rest say the system's own words)
-_WRITE_ERRORS = {
-    errno.ENOSPC: "no space left on the device",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.EFBIG: "the file is too large for this file system (or the process's file size limit)",
-    errno.ENAMETOOLONG: "the name is too long for the local file system",
-    errno.EROFS: "the file system is read-only",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "operation not permitted",
-    errno.EIO: "input/output error",
-}
-
-
-def os_error(what: str, exc: OSError) -> CloudpaneError:
-    """One error of the tree for a failed local operation, with a message a person can act on."""
-    reason = _WRITE_ERRORS.get(exc.errno or 0) or exc.strerror or type(exc).__name__
-    err: CloudpaneError
-    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
-        err = NotFoundError(f"{what}: {reason}")
-    elif exc.errno in (errno.EACCES, errno.EPERM):
-        err = AuthError(f"{what}: {reason}")
-    else:
-        err = StoreError(f"{what}: {reason}")
-    err.__cause__ = exc
-    return err
 
 
 def _mtime(st: os.stat_result) -> datetime:

@@ -45,6 +45,7 @@ from tui.errors import (
     SourceChangedError,
     StoreError,
     TransientError,
+    os_error,
 )
 from tui.safety import display_text
 from tui.storage.base import (
@@ -63,12 +64,13 @@ from tui.storage.base import (
     Writer,
 )
 from tui.storage.meta import MD5_KEY, MTIME_KEY, format_mtime, format_mtime_ns, md5_b64_to_hex, md5_hex_to_b64
+from tui.transfer.parts import MiB, choose_part_size
+from tui.transfer.parts import first_failure as _first
 from tui.transfer.retry import RetryPolicy, retrying
 
 if TYPE_CHECKING:
     from tui.transfer.journal import Journal, JournalUpload
 
-MiB = 1024 * 1024
 #: S3 CopyObject handles up to 5 GiB in one request
 MAX_COPY_OBJECT = 5 * 1024 * MiB
 
@@ -138,14 +140,6 @@ class CopyOptions:
     #: write rclone's md5chksum on multipart uploads from local files (costs one extra read of the file)
     md5_metadata: bool = True
     journal: Journal | None = None
-
-
-def choose_part_size(size: int, part_size: int, max_parts: int) -> int:
-    """The configured part size, grown (in whole MiB) so that ``size`` needs at most ``max_parts`` parts."""
-    if size <= part_size * max_parts:
-        return part_size
-    needed = -(-size // max_parts)
-    return -(-needed // MiB) * MiB
 
 
 def content_md5(data: bytes | bytearray | memoryview) -> str:
@@ -249,8 +243,6 @@ def _read_file_part(path: str, start: int, size: int, md5: bool) -> tuple[bytes,
 
 async def _local_io(path: Path, work: Awaitable[_T]) -> _T:
     """A local read in a worker thread, its OSError mapped as the local store maps it."""
-    from tui.storage.local import os_error
-
     try:
         return await work
     except OSError as exc:
@@ -351,6 +343,17 @@ async def copy_object(
         if progress:
             progress(size)
         return result
+
+    from tui.transfer.pull import can_pull, pull_copy  # S3 -> Azure server-side (Put Block From URL)
+
+    if can_pull(src, dst, same_remote=same_remote, size=size):
+        if info.partial:  # the blob's metadata (mtime) must be known before the blocks are committed
+            version = info.version_id
+            info = await retrying(lambda: src.stat(src_key, version_id=version), policy=policy)
+            metadata = _metadata(info)
+        pulled = await pull_copy(src, src_key, dst, dst_key, info, metadata, opts, progress)
+        if pulled is not None:
+            return pulled  # else the destination cannot pull (said once per remote pair): stream it
 
     if same_remote and dst.features.part_copy and size > MAX_COPY_OBJECT:
         return await _server_side_parts(src_bucket, src_key, dst, dst_key, info, metadata, opts, progress)
@@ -856,16 +859,6 @@ async def _upload_stream(
     if total != size:
         raise StoreError(f"{display_text(src_key)}: got {total} bytes, the server announced {size}")
     return sorted(results, key=lambda p: p.number)
-
-
-def _first(eg: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error to report from a failed group of parts: a real failure before a cancellation."""
-    for exc in eg.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            return _first(exc)
-        if not isinstance(exc, asyncio.CancelledError):
-            return exc
-    return eg.exceptions[0]
 
 
 class _InOrderHasher:

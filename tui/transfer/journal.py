@@ -18,7 +18,11 @@ owner). ``find`` only hands out (and claims) a row whose owner is dead or is thi
 
 What is stored: the remote's *name*, the endpoint URL without userinfo, query or fragment, bucket, key, the
 multipart upload id, the source path, size and mtime, the part size, and each finished part's number, ETag and
-size. Never credentials and never presigned URLs; the file is created with mode 0o600 all the same.
+size, and the destination's kind (``s3`` or ``azure``: an endpoint given as ``azure+<account URL>``, as
+``AzureStore.journal_target`` gives it, is an Azure row; schema 3, older files are migrated with every row ``s3``).
+Azure block uploads have no upload id on the service: theirs is synthetic (a nonce naming the blocks, and the
+metadata to commit with). Never credentials and never presigned URLs; the file is created with mode 0o600 all
+the same.
 
 Concurrency: one ``Journal`` may be shared by asyncio tasks on one thread, or by threads (a lock serialises its
 statements); several processes may use the same file (WAL mode, a 5 s busy timeout). Every call is a handful of
@@ -37,17 +41,20 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 from tui.errors import StoreError
 
 #: the journal's file name inside the state directory
 FILE_NAME = "transfers.sqlite3"
 #: the schema this code reads and writes (``PRAGMA user_version``)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: a store's ``journal_target`` endpoint starting with this is an Azure account (the row's kind is "azure")
+AZURE_PREFIX = "azure+"
 #: how long to wait for another process's write lock, in milliseconds
 BUSY_TIMEOUT_MS = 5000
 
-_UPLOADS_V2 = """
+_UPLOADS = """
     CREATE TABLE {name} (
         id        INTEGER PRIMARY KEY,
         remote    TEXT    NOT NULL,
@@ -61,13 +68,14 @@ _UPLOADS_V2 = """
         part_size INTEGER NOT NULL,
         created   TEXT    NOT NULL,
         owner     TEXT    NOT NULL DEFAULT '',
-        md5       TEXT
+        md5       TEXT,
+        kind      TEXT    NOT NULL DEFAULT 's3'
     )
     """
 _SCHEMA = (
     # One row per unfinished multipart upload, or per intent to start one (upload_id NULL). Several rows may share
     # an identity: two live processes uploading the same file each own their upload.
-    _UPLOADS_V2.format(name="uploads"),
+    _UPLOADS.format(name="uploads"),
     "CREATE INDEX uploads_by_target ON uploads (remote, bucket, key)",
     """
     CREATE TABLE parts (
@@ -80,9 +88,9 @@ _SCHEMA = (
     """,
 )
 
-_COLUMNS = "id, remote, endpoint, bucket, key, upload_id, source, size, mtime_ns, part_size, created, owner, md5"
+_COLUMNS = "id, remote, endpoint, bucket, key, upload_id, source, size, mtime_ns, part_size, created, owner, md5, kind"
 
-_Row = tuple[int, str, str, str, str, str | None, str, int, int, int, str, str, str | None]
+_Row = tuple[int, str, str, str, str, str | None, str, int, int, int, str, str, str | None, str]
 
 
 def _start_time(pid: int) -> str:
@@ -151,6 +159,7 @@ class JournalUpload:
     created: datetime  # UTC
     owner: str = ""  # the owning process: "pid:start time" (owner_token)
     md5: str | None = None  # the whole-file MD5 (hex) sent as md5chksum when the upload was created
+    kind: Literal["s3", "azure"] = "s3"  # the destination's kind: "s3" or "azure" (a Location kind)
 
 
 def safe_endpoint(endpoint: str) -> str:
@@ -212,6 +221,7 @@ def _upload(row: _Row) -> JournalUpload:
         created=created,
         owner=row[11],
         md5=row[12],
+        kind="azure" if row[13] == "azure" else "s3",
     )
 
 
@@ -282,20 +292,29 @@ class Journal:
                 if version == 0:
                     for statement in _SCHEMA:
                         conn.execute(statement)
-                elif version == 1:
-                    # v1 had a UNIQUE identity (one upload per source and destination), no owner, no intents
-                    conn.execute(_UPLOADS_V2.format(name="uploads_v2"))
-                    conn.execute(
-                        "INSERT INTO uploads_v2 (id, remote, endpoint, bucket, key, upload_id, source, size, mtime_ns,"
-                        " part_size, created) SELECT id, remote, endpoint, bucket, key, upload_id, source, size,"
-                        " mtime_ns, part_size, created FROM uploads"
-                    )
-                    conn.execute("DROP TABLE uploads")
-                    conn.execute("ALTER TABLE uploads_v2 RENAME TO uploads")
-                    conn.execute("CREATE INDEX uploads_by_target ON uploads (remote, bucket, key)")
+                elif version in (1, 2):
+                    self._rebuild(conn, version)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         finally:
             conn.execute("PRAGMA foreign_keys = ON")
+
+    @staticmethod
+    def _rebuild(conn: sqlite3.Connection, version: int) -> None:
+        """Bring a v1 or v2 file to v3; every existing row is an S3 upload (kind ``s3``)."""
+        if version == 1:
+            # v1 had a UNIQUE identity (one upload per source and destination), no owner, no intents
+            conn.execute(_UPLOADS.format(name="uploads_v3"))
+            conn.execute(
+                "INSERT INTO uploads_v3 (id, remote, endpoint, bucket, key, upload_id, source, size, mtime_ns,"
+                " part_size, created) SELECT id, remote, endpoint, bucket, key, upload_id, source, size,"
+                " mtime_ns, part_size, created FROM uploads"
+            )
+            conn.execute("DROP TABLE uploads")
+            conn.execute("ALTER TABLE uploads_v3 RENAME TO uploads")
+            conn.execute("CREATE INDEX uploads_by_target ON uploads (remote, bucket, key)")
+        else:
+            # v2 had no kind: every row was an S3 upload (Azure uploads were not journaled)
+            conn.execute("ALTER TABLE uploads ADD COLUMN kind TEXT NOT NULL DEFAULT 's3'")
 
     @staticmethod
     def _user_version(conn: sqlite3.Connection) -> int:
@@ -363,6 +382,10 @@ class Journal:
         (``safe_endpoint``)."""
         if size < 0 or part_size <= 0:
             raise ValueError(f"invalid size {size} or part size {part_size}")
+        kind: Literal["s3", "azure"] = "s3"
+        if endpoint.startswith(AZURE_PREFIX):
+            # an Azure store's journal_target marks its endpoint (the engine passes it through unchanged)
+            kind, endpoint = "azure", endpoint[len(AZURE_PREFIX) :]
         clean_endpoint = safe_endpoint(endpoint)
         path = _source_path(source)
         created = datetime.now(UTC)
@@ -373,7 +396,8 @@ class Journal:
                 with _transaction(conn):
                     row = conn.execute(
                         "INSERT INTO uploads (remote, endpoint, bucket, key, upload_id, source, size, mtime_ns,"
-                        " part_size, created, owner, md5) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        " part_size, created, owner, md5, kind) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        " RETURNING id",
                         (
                             remote,
                             clean_endpoint,
@@ -386,6 +410,7 @@ class Journal:
                             created.isoformat(),
                             me,
                             md5,
+                            kind,
                         ),
                     ).fetchone()
             except sqlite3.Error as exc:
@@ -405,6 +430,7 @@ class Journal:
             created=created,
             owner=me,
             md5=md5,
+            kind=kind,
         )
 
     def started(self, intent: JournalUpload, upload_id: str) -> JournalUpload:

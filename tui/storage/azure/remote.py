@@ -47,6 +47,8 @@ AZURE = Features(
     user_metadata=True,
     key_is_path=False,
     copy_replaces_metadata=True,
+    #: Azure keeps no start time for uncommitted blocks
+    upload_times=False,
 )
 
 

@@ -10,15 +10,19 @@
   sends ``If-None-Match: *`` (Azure answers 409 BlobAlreadyExists: PreconditionFailed).
 - Metadata names must be C# identifiers on Azure; other names (``x-thing``) are stored as azcopy's
   ``--s2s-handle-invalid-metadata RenameIfInvalid`` does (``rename_x_thing`` + ``rename_key_x_thing``) and read back
-  under their own name. rclone's ``mtime`` is a valid name and goes as it is; rclone's ``md5chksum`` becomes the
-  blob's Content-MD5 (rclone's Azure convention) instead of metadata.
+  under their own name. rclone's ``mtime`` goes in the form rclone's azureblob backend writes and reads (RFC 3339,
+  nine fraction digits, UTC; its S3 backend and the engine use seconds since the epoch, converted both ways,
+  exactly); rclone's ``md5chksum`` becomes the blob's Content-MD5 (rclone's Azure convention) instead of metadata.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import builtins
+import calendar
 import re
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -40,8 +44,8 @@ from tui.errors import (
 )
 from tui.safety import display_text
 from tui.storage.azure.errors import azure_errors
-from tui.storage.base import MAX_PRESIGN, Entry, ObjectInfo, Page, PutResult, utf8_key
-from tui.storage.meta import MD5_KEY
+from tui.storage.base import MAX_PRESIGN, Entry, ObjectInfo, Page, PutResult, UploadInfo, utf8_key
+from tui.storage.meta import MD5_KEY, MTIME_KEY, format_mtime_ns, parse_mtime_ns
 
 if TYPE_CHECKING:
     from tui.storage.azure.remote import AzureRemote
@@ -53,6 +57,9 @@ CHUNK = 1 * MiB
 #: a block may hold at most this much (Azure, API version 2019-12-12 and later)
 MAX_BLOCK_SIZE = 4000 * MiB
 
+#: what ``journal_target`` puts before the account URL: the journal records the row as an Azure one
+AZURE_ENDPOINT_PREFIX = "azure+"
+
 #: the one-line refusal of every version operation (Features.versions is False on Azure for now)
 NO_VERSIONS = "blob versions are not supported on Azure yet (and Azurite keeps none)"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -61,13 +68,43 @@ _RENAMED = "rename_"
 _RENAMED_KEY = "rename_key_"
 
 
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
+
+
+def mtime_to_azure(value: str) -> str:
+    """rclone's Azure ``mtime``: RFC 3339 with nine fraction digits in UTC (its S3 one is seconds since the epoch,
+    as the engine writes it). Exact to the nanosecond; a value of neither form is kept as it is."""
+    ns = parse_mtime_ns(value)
+    if ns is None:
+        return value
+    seconds, frac = divmod(ns, 1_000_000_000)
+    return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%S}.{frac:09d}Z"
+
+
+def mtime_from_azure(value: str) -> str:
+    """The engine's form (seconds since the epoch, exact) of rclone's Azure ``mtime``; anything else as it is."""
+    match = _RFC3339.fullmatch(value.strip())
+    if match is None:
+        return value
+    whole, frac, zone = match.groups()
+    seconds = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
+    if zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    return format_mtime_ns(seconds * 1_000_000_000 + int(((frac or "") + "000000000")[:9]))
+
+
 def encode_metadata(metadata: dict[str, str] | None) -> tuple[dict[str, str], str | None]:
-    """Azure-valid metadata, and the Content-MD5 (base64) taken out of rclone's ``md5chksum``."""
+    """Azure-valid metadata, and the Content-MD5 (base64) taken out of rclone's ``md5chksum``; ``mtime`` as
+    rclone's Azure backend writes it (RFC 3339)."""
     out: dict[str, str] = {}
     md5: str | None = None
     for name, value in (metadata or {}).items():
         if name.lower() == MD5_KEY:
             md5 = value
+            continue
+        if name.lower() == MTIME_KEY:
+            out[MTIME_KEY] = mtime_to_azure(value)
             continue
         if _IDENTIFIER.fullmatch(name) and not name.lower().startswith(_RENAMED):
             out[name] = value
@@ -89,7 +126,7 @@ def decode_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
             original = raw.get(_RENAMED_KEY + name[len(_RENAMED) :])
             out[(original or name).lower()] = value
             continue
-        out[name] = value
+        out[name] = mtime_from_azure(value) if name == MTIME_KEY else value
     return out
 
 
@@ -291,6 +328,74 @@ class AzureStore:
         if part_size > MAX_BLOCK_SIZE:
             raise UsageError(f"write {self.describe(key)}: a block holds at most 4000 MiB (part size {part_size})")
         return AzureWriter(self, key, metadata=metadata, content_type=content_type)
+
+    async def open_url_writer(self, key: str, *, metadata: dict[str, str], content_type: str | None) -> AzureWriter:
+        """A block writer whose blocks the service reads from a URL (``stage_from_url``: Put Block From URL);
+        tui/transfer/pull.py uses it for S3 -> Azure copies that never pass through this machine."""
+        from tui.storage.azure.writer import AzureWriter
+
+        self._check_key("write", key)
+        return AzureWriter(self, key, metadata=metadata, content_type=content_type)
+
+    # -- resumable block uploads (ResumableStore, ListsUploads) ----------------------------------------------
+
+    def journal_target(self) -> tuple[str, str, str]:
+        """(remote name, ``azure+`` and the account URL, container) for the resume journal: the prefix tells the
+        journal the row's kind (tui/transfer/journal.py); never credentials (a SAS token is not in the URL)."""
+        return self.remote.name, f"{AZURE_ENDPOINT_PREFIX}{self.remote.endpoint_url}", self.bucket
+
+    def resume_writer(self, key: str, upload_id: str) -> AzureWriter:
+        """The writer of a journaled upload: its nonce names its blocks; its metadata comes back from the id."""
+        from tui.storage.azure.writer import AzureWriter, decode_upload_id
+
+        nonce, metadata, content_type = decode_upload_id(upload_id)
+        return AzureWriter(self, key, metadata=metadata, content_type=content_type, nonce=nonce)
+
+    async def _uncommitted(self, key: str) -> builtins.list[tuple[str, int, str, int]]:
+        """(nonce, part number, MD5, size) of our uncommitted blocks of ``key``; NotFoundError when no blob (not
+        even one with only uncommitted blocks) is there."""
+        from tui.storage.azure.writer import parse_block_id
+
+        with self._errors(f"list blocks of {self.describe(key)}"):
+            _committed, uncommitted = await self.container.get_blob_client(key).get_block_list("uncommitted")
+        found = []
+        for block in uncommitted:
+            parsed = parse_block_id(str(block.id))
+            if parsed is not None:
+                found.append((*parsed, int(block.size)))
+        return found
+
+    async def list_parts(self, key: str, upload_id: str) -> dict[int, tuple[str, int]]:
+        """The blocks the service holds for a journaled upload (``get_block_list("uncommitted")``): part number ->
+        (Content-MD5 from the block id, size)."""
+        from tui.storage.azure.writer import decode_upload_id
+
+        nonce, _meta, _type = decode_upload_id(upload_id)
+        return {n: (md5, size) for got, n, md5, size in await self._uncommitted(key) if got == nonce}
+
+    async def list_uploads(self, prefix: str = "") -> builtins.list[UploadInfo]:
+        """Uploads in progress under ``prefix``: one per nonce among the uncommitted blocks of each blob (ids of
+        nonce only: the metadata part of a journaled id is not on the service). Azure keeps no start time
+        (``Features.upload_times`` is False). One Get Block List per blob under the prefix."""
+        found: builtins.list[UploadInfo] = []
+        what = f"list uploads in {self.describe(prefix)}"
+        with self._errors(what):
+            names = [
+                str(b.name)
+                async for b in self.container.list_blobs(name_starts_with=prefix or None, include=["uncommittedblobs"])
+            ]
+        for name in sorted(set(names), key=utf8_key):
+            try:
+                blocks = await self._uncommitted(name)
+            except NotFoundError:
+                continue
+            for nonce in sorted({b[0] for b in blocks}):
+                found.append(UploadInfo(name, nonce, None))
+        return found
+
+    async def abort_upload(self, key: str, upload_id: str) -> None:
+        """Nothing to do: Azure cannot drop some uncommitted blocks (they go at the blob's next commit, or after a
+        week) and nothing was committed, so the blob is as it was."""
 
     async def delete(self, key: str, *, version_id: str | None = None) -> None:
         self._no_versions("delete", key, version_id)
