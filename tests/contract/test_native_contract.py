@@ -20,9 +20,10 @@ from tests.contract.conftest import REMOTES, Backend
 from tests.contract.helpers import empty_and_delete_bucket, keys_of, md5_b64, new_bucket_name, read_all
 from tests.servers import S3Server
 from tui.errors import AuthError, SourceChangedError
+from tui.storage.base import InfoReader
 from tui.storage.meta import MD5_KEY, MTIME_KEY
 from tui.storage.s3 import S3Options, S3Remote, S3Store
-from tui.storage.s3_data import CredentialProvider, InfoReader, native_key, native_prefix
+from tui.storage.s3_data import CredentialProvider, native_key, native_prefix
 
 
 @pytest.fixture(params=REMOTES)

@@ -192,3 +192,23 @@ async def test_a_single_file_whose_destination_appears_during_the_copy_is_a_conf
     assert code == 5, (out, err)
     assert "created by someone else during the copy; not overwritten" in err, err
     assert s3.get_object(Bucket=bucket, Key="one.txt")["Body"].read() == b"theirs"
+
+
+async def test_a_folder_download_is_one_get_per_file(
+    moto_server: S3Server, fault_proxy: FaultProxy, s3: Any, bucket: str, tmp_path: Path, state: Path
+) -> None:
+    """Size and ETag come from the listing, rclone's mtime from the GET's own headers: no HEAD per file."""
+    mtime = "1700000000.5"
+    for i in range(3):
+        s3.put_object(Bucket=bucket, Key=f"p/f{i}.txt", Body=f"file {i}".encode(), Metadata={"mtime": mtime})
+    env = cli_env(moto_server, fault_proxy.url, state)
+    since = fault_proxy.mark()
+    code, out, err = await run(env, tmp_path, "cp", "-r", f"s3://{bucket}/p/", "dl/")
+    assert code == 0, (out, err)
+    ops = fault_proxy.ops(since)
+    assert "HeadObject" not in ops, ops
+    assert ops.count("GetObject") == 3, ops
+    for i in range(3):
+        got = tmp_path / "dl" / f"f{i}.txt"
+        assert got.read_bytes() == f"file {i}".encode()
+        assert got.stat().st_mtime == 1700000000.5  # from the GET's x-amz-meta-mtime

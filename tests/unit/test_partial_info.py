@@ -5,10 +5,9 @@ answers ``open_read`` (as the S3 store's GET will) and counts its stats."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tui.storage.base import InfoReader, ObjectInfo
+from tui.storage.base import InfoReader, ObjectInfo, ReadStream, StreamOf
 from tui.storage.local import LocalStore
 from tui.storage.meta import MTIME_KEY
 from tui.transfer.copy import CopyOptions, copy_object
@@ -38,10 +37,11 @@ class GetSaysAll(CountingStore):
         end: int | None = None,
         version_id: str | None = None,
         if_match: str | None = None,
-    ) -> tuple[ObjectInfo, AsyncIterator[bytes]]:
+    ) -> ReadStream:
         size = os.stat(self.path(key)).st_size
         info = ObjectInfo(key=key, size=size, metadata={MTIME_KEY: MTIME})
-        return info, self.read(key, start=start, end=end)
+        chunks = self.read(key, start=start, end=end)
+        return StreamOf(info, chunks, chunks.aclose)
 
 
 async def _copy_listed(src: CountingStore, dst_root: Path) -> None:

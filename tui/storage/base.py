@@ -7,7 +7,7 @@ the containers themselves (list, create, delete buckets) live on the ``Remote`` 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -356,14 +356,47 @@ class InContainer(Protocol):
     def bucket(self) -> str: ...
 
 
+class ReadStream(Protocol):
+    """An open GET: what the response said about the object, then its bytes."""
+
+    @property
+    def info(self) -> ObjectInfo:
+        """The object as the GET's own response headers describe it: size of the whole object (not of the
+        range), ETag, LastModified, version, Content-Type and the user metadata (``x-amz-meta-*``, keys in lower
+        case: rclone's ``mtime`` and ``md5chksum``); ``partial`` false."""
+        ...
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class StreamOf:
+    """A ReadStream over an async iterator of chunks and the info taken from the response."""
+
+    def __init__(self, info: ObjectInfo, chunks: AsyncIterator[bytes], close: Callable[[], Awaitable[None]]) -> None:
+        self._info = info
+        self._chunks = chunks
+        self._close = close
+
+    @property
+    def info(self) -> ObjectInfo:
+        return self._info
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks
+
+    async def aclose(self) -> None:
+        await self._close()
+
+
 @runtime_checkable
 class InfoReader(Protocol):
     """A store whose GET answers what ``stat`` would (metadata, content type, encryption) in its headers, so a
     copy from a listing needs one request per object, not a HEAD and a GET.
 
-    ``open_read`` sends the GET and returns once the response headers are in: the ObjectInfo they describe (the
-    whole object's size, not the range's; ``partial`` false) and the body as a stream, which the caller reads to
-    the end or closes (``aclose``). Errors are those of ``read`` (``if_match`` on a changed object raises
+    ``open_read`` sends the GET and returns once the response headers are in; the caller reads the stream to the
+    end or closes it (``aclose``). Errors are those of ``read`` (``if_match`` on a changed object raises
     SourceChangedError before any byte)."""
 
     async def open_read(
@@ -374,7 +407,7 @@ class InfoReader(Protocol):
         end: int | None = None,
         version_id: str | None = None,
         if_match: str | None = None,
-    ) -> tuple[ObjectInfo, AsyncIterator[bytes]]: ...
+    ) -> ReadStream: ...
 
 
 @runtime_checkable

@@ -46,6 +46,8 @@ from tui.storage.base import (
     Page,
     PartResult,
     PutResult,
+    ReadStream,
+    StreamOf,
     UploadInfo,
     utf8_key,
 )
@@ -55,8 +57,6 @@ from tui.storage.s3_data import (
     CredentialProvider,
     ListFallback,
     NativeS3,
-    ReadStream,
-    StreamOf,
     native_key,
     native_prefix,
 )

@@ -22,9 +22,9 @@ This module imports obstore only when a native client is built, so importing it 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tui.errors import (
     AuthError,
@@ -58,58 +58,6 @@ def native_key(key: str) -> bool:
 def native_prefix(prefix: str) -> bool:
     """A listing prefix object_store lists exactly: the whole bucket, or a "folder" (it lists ``p`` as ``p/``)."""
     return prefix == "" or (prefix.endswith("/") and native_key(prefix[:-1]))
-
-
-class ReadStream(Protocol):
-    """An open GET: what the response said about the object, then its bytes."""
-
-    @property
-    def info(self) -> ObjectInfo:
-        """The object as the GET's own response headers describe it: size of the whole object (not of the
-        range), ETag, LastModified, version, Content-Type and the user metadata (``x-amz-meta-*``, keys in lower
-        case: rclone's ``mtime`` and ``md5chksum``)."""
-        ...
-
-    def __aiter__(self) -> AsyncIterator[bytes]: ...
-
-    async def aclose(self) -> None: ...
-
-
-@runtime_checkable
-class InfoReader(Protocol):
-    """A store whose read also reports the object it read: one request per downloaded file, no HEAD first."""
-
-    async def open_read(
-        self,
-        key: str,
-        *,
-        start: int = 0,
-        end: int | None = None,
-        version_id: str | None = None,
-        if_match: str | None = None,
-    ) -> ReadStream:
-        """Send the GET and return once its headers are in. ``if_match`` pins the ETag (SourceChangedError).
-        The caller must iterate the stream to its end or ``aclose`` it."""
-        ...
-
-
-class StreamOf:
-    """A ReadStream over an async iterator of chunks and the info taken from the response."""
-
-    def __init__(self, info: ObjectInfo, chunks: AsyncIterator[bytes], close: Callable[[], Awaitable[None]]) -> None:
-        self._info = info
-        self._chunks = chunks
-        self._close = close
-
-    @property
-    def info(self) -> ObjectInfo:
-        return self._info
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._chunks
-
-    async def aclose(self) -> None:
-        await self._close()
 
 
 def translate_native(exc: BaseException, what: str) -> CloudpaneError:

@@ -528,11 +528,16 @@ async def _single(
         else:
             if info.partial and isinstance(src, InfoReader):
                 # a listing row: the GET's own response says what a HEAD would (metadata, content type, encryption)
-                got, stream = await src.open_read(src_key, version_id=info.version_id, if_match=info.etag)
-                meta, expected = _metadata(got), source_md5(got) if opts.verify else None
+                opened = await src.open_read(src_key, version_id=info.version_id, if_match=info.etag)
+                try:
+                    got = opened.info
+                    meta, expected = _metadata(got), source_md5(got) if opts.verify else None
+                    data = await _read_range(aiter(opened), info.size, counter, opts.bandwidth)
+                finally:
+                    await opened.aclose()
             else:
                 stream = src.read(src_key, version_id=info.version_id, if_match=info.etag)
-            data = await _read_range(stream, info.size, counter, opts.bandwidth)
+                data = await _read_range(stream, info.size, counter, opts.bandwidth)
             # hashlib releases the GIL for big buffers: a worker thread then; a small body costs less than the hop
             digest = hashlib.md5(data) if len(data) <= SMALL else await asyncio.to_thread(hashlib.md5, data)
         if expected and digest.hexdigest() != expected:
