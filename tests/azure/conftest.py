@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.faults.proxy import FaultProxy
 from tests.servers import AzuriteServer
 from tui.storage.azure.options import AzureOptions
 from tui.storage.azure.remote import AzureRemote
@@ -52,3 +53,23 @@ async def container(az_remote: AzureRemote) -> AsyncIterator[AzureStore]:
         yield store
     finally:
         await client.delete_container()
+
+
+@pytest.fixture
+async def proxied(azurite_server: AzuriteServer) -> AsyncIterator[tuple[FaultProxy, AzureStore]]:
+    """A fresh container reached through the fault proxy in front of Azurite."""
+    proxy = FaultProxy(azurite_server.endpoint_url)
+    await proxy.start()
+    remote = await AzureRemote.connect(
+        key_options(azurite_server, account_url=f"{proxy.url}/{azurite_server.access_key}")
+    )
+    name = new_container_name()
+    await remote.create_bucket(name)
+    try:
+        yield proxy, remote.store(name)
+    finally:
+        proxy.clear_rules()
+        await remote.client.get_container_client(name).delete_container()
+        await remote.close()
+        await proxy.stop()
+    assert not proxy.errors, f"the fault proxy itself failed: {proxy.errors!r}"

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.azure.conftest import key_options, new_container_name
 from tests.faults.proxy import FaultProxy, RequestRecord
-from tests.servers import AzuriteServer
 from tui.errors import TransientError, one_line
-from tui.storage.azure.remote import AzureRemote
 from tui.storage.azure.store import AzureStore
 from tui.storage.local import LocalStore
 from tui.transfer.copy import CopyOptions, copy_object
@@ -34,25 +30,6 @@ def put_block(rec: RequestRecord) -> bool:
 
 def get_blob(rec: RequestRecord) -> bool:
     return rec.method == "GET" and "comp" not in rec.query and "restype" not in rec.query
-
-
-@pytest.fixture
-async def proxied(azurite_server: AzuriteServer) -> AsyncIterator[tuple[FaultProxy, AzureStore]]:
-    proxy = FaultProxy(azurite_server.endpoint_url)
-    await proxy.start()
-    remote = await AzureRemote.connect(
-        key_options(azurite_server, account_url=f"{proxy.url}/{azurite_server.access_key}")
-    )
-    name = new_container_name()
-    await remote.create_bucket(name)
-    try:
-        yield proxy, remote.store(name)
-    finally:
-        proxy.clear_rules()
-        await remote.client.get_container_client(name).delete_container()
-        await remote.close()
-        await proxy.stop()
-    assert not proxy.errors, f"the fault proxy itself failed: {proxy.errors!r}"
 
 
 async def test_blocks_survive_503_resets_and_a_failed_commit(

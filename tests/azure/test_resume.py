@@ -10,17 +10,14 @@ import hashlib
 import os
 import signal
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.azure.conftest import key_options, new_container_name
 from tests.faults.proxy import FaultProxy, RequestRecord
 from tests.faults.test_cli_faults import finish, run, start
 from tests.servers import AzuriteServer
 from tui.errors import NotFoundError, TransientError
-from tui.storage.azure.remote import AzureRemote
 from tui.storage.azure.store import AzureStore
 from tui.storage.local import LocalStore
 from tui.storage.meta import MTIME_KEY
@@ -38,25 +35,6 @@ def put_block(rec: RequestRecord) -> bool:
 
 def md5_b64(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
-
-
-@pytest.fixture
-async def proxied(azurite_server: AzuriteServer) -> AsyncIterator[tuple[FaultProxy, AzureStore]]:
-    proxy = FaultProxy(azurite_server.endpoint_url)
-    await proxy.start()
-    remote = await AzureRemote.connect(
-        key_options(azurite_server, account_url=f"{proxy.url}/{azurite_server.access_key}")
-    )
-    name = new_container_name()
-    await remote.create_bucket(name)
-    try:
-        yield proxy, remote.store(name)
-    finally:
-        proxy.clear_rules()
-        await remote.client.get_container_client(name).delete_container()
-        await remote.close()
-        await proxy.stop()
-    assert not proxy.errors, f"the fault proxy itself failed: {proxy.errors!r}"
 
 
 async def committed(store: AzureStore, key: str) -> list[str]:
