@@ -11,6 +11,8 @@
 | F8 / d         | delete (asks first)                     |
 | Space / Insert | mark                                    |
 | v, p, t        | versions, presign, transfers            |
+| @ / R          | time travel (a prefix as it was) / restore from there |
+| U              | upload from an https URL into the bucket pane |
 | F1 / ?         | help                                    |
 | F10 / q        | quit (asks first while transfers run)   |
 
@@ -23,7 +25,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
@@ -35,6 +37,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
@@ -63,7 +66,9 @@ from tui.ui.resume import (
     server_state,
     source,
 )
+from tui.ui.timetravel import TimeTravel
 from tui.ui.transfers import Transfer, TransferQueue, TransfersScreen
+from tui.ui.urlupload import ask_url
 
 CONFLICT_CHOICES: list[tuple[str, str]] = [
     ("newer", "Only if the source is newer"),
@@ -83,6 +88,9 @@ PALETTE: list[tuple[str, str, str]] = [
     ("Presigned link", "A link to the object, up to 7 days, copied with OSC 52  p", "presign"),
     ("Transfers", "Progress, cancel and retry  t", "transfers"),
     ("Compare panes", "The backup plan from this pane to the other, then run it  =", "compare"),
+    ("Time travel", "This prefix as it was at a time or age (read-only); @ again leaves  @", "time_travel"),
+    ("Restore from the past", "In time travel: the marked entries become current again  R", "travel_restore"),
+    ("Upload from a URL", "Stream an https:// URL into this bucket pane  U", "url_upload"),
     ("Switch pane", "Tab", "switch_pane"),
     ("Refresh", "List this pane again  r", "refresh_active"),
     ("Show hidden files", "Toggle files starting with a dot  .", "hidden_active"),
@@ -104,6 +112,9 @@ PANE_ACTIONS = frozenset(
         "transfers",
         "clear_filter",
         "compare",
+        "time_travel",
+        "travel_restore",
+        "url_upload",
     }
 )
 
@@ -125,6 +136,9 @@ class CloudpaneApp(App[int]):
         Binding("p", "presign", "Link", show=False),
         Binding("t", "transfers", "Xfer"),
         Binding("equals_sign", "compare", "Compare", show=False),
+        Binding("at", "time_travel", "Past", show=False),
+        Binding("R", "travel_restore", "Restore", show=False),
+        Binding("U", "url_upload", "URL", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("f10,q", "quit", "Quit", key_display="F10/q"),
         # Textual's Ctrl+C only says how to quit; here it quits (asking first while transfers run)
@@ -158,6 +172,7 @@ class CloudpaneApp(App[int]):
         self.queue.journal = self.journal
         self._active_id = "left"
         self._quitting = False
+        self.travel = TimeTravel(self, self)
 
     def _copy_options(self) -> CopyOptions:
         return copy_options(self.settings, journal=self.journal, bandwidth=self.bandwidth)
@@ -347,6 +362,45 @@ class CloudpaneApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The pane actions belong to the main screen: under a dialog, their keys go to the dialog."""
         return not (action in PANE_ACTIONS and len(self.screen_stack) > 1)
+
+    async def run_action(
+        self,
+        action: str | tuple[str, str, tuple[object, ...]],
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """The app's actions on a pane that shows the past (time travel) are refused or changed there (F5 copies
+        those versions out): one place, whatever key, alias or palette entry ran them."""
+        if (default_namespace is None or default_namespace is self) and len(self.screen_stack) == 1:
+            name = action[1] if isinstance(action, tuple) else action.split("(", 1)[0].rsplit(".", 1)[-1]
+            if self.travel.intercept(name):
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
+
+    def action_time_travel(self) -> None:
+        self.travel.toggle()
+
+    def action_travel_restore(self) -> None:
+        self.travel.restore()
+
+    @on(StorePane.Navigated)
+    def _navigated(self, event: StorePane.Navigated) -> None:
+        self.travel.navigated(event.pane)
+
+    def action_url_upload(self) -> None:
+        pane = self.active
+
+        def start(src: Location, dst: Location) -> None:
+            self.notify(display_text(f"Uploading {dst.name} from the URL: t shows the progress"), markup=False)
+            self.run_transfer([src], dst, move=False, conflict="overwrite", recursive=False)
+
+        ask_url(
+            pane.location,
+            [r.name for r in pane.rows if r.kind == "file"],
+            self.push_screen,
+            lambda line: self.notify(line, markup=False),
+            start,
+        )
 
     def action_switch_pane(self) -> None:
         self.other.table.focus()
@@ -651,7 +705,7 @@ class CloudpaneApp(App[int]):
         loc = self._row_location(*found)
 
         async def open_screen() -> None:
-            screen = await make(await self.hub.store(loc), loc)
+            screen = await make(await found[0].hub.store(loc), loc)  # the pane's: a view of the past reads then
             if screen is not None:
                 self.push_screen(screen)
 

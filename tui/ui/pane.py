@@ -151,6 +151,8 @@ class StorePane(Vertical):
         self.marks: set[str] = set()
         self.sort_by = "name"
         self.loading_done = False
+        #: shown before the location in the header: a view of the past, a temporary folder (set_title_mark)
+        self.title_mark = ""
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="pane-header")
@@ -190,9 +192,24 @@ class StorePane(Vertical):
             return
         self.marks.clear()
         self.filter_text = ""
-        self.query_one(".pane-header", Static).update(Text(display_text(str(location)), no_wrap=True))
+        self._update_header()
         self.load()
         self.post_message(self.Navigated(self, location))
+
+    def set_title_mark(self, mark: str) -> None:
+        """A mark before the location in the header (``@ 2026-11-01 12:00Z read-only``); "" for none."""
+        self.title_mark = mark
+        self._update_header()
+
+    def _update_header(self) -> None:
+        if self.location is None:
+            return
+        header = Text(no_wrap=True)
+        if self.title_mark:  # first, so that a long location never hides it
+            header.append(display_text(self.title_mark), style="bold reverse")
+            header.append(" ")
+        header.append(display_text(str(self.location)))
+        self.query_one(".pane-header", Static).update(header)
 
     def watch_show_hidden(self) -> None:
         self._render_rows()
