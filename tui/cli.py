@@ -158,7 +158,7 @@ def main(ctx: click.Context, demo: bool) -> None:
 
 def _open_tui(*, demo: bool, left: str | None, right: str | None) -> None:
     try:
-        from tui.ui.app import run_app  # type: ignore[import-not-found,unused-ignore]  # the only place the CLI touches Textual, lazily
+        from tui.ui.launch import run_app  # type: ignore[import-not-found,unused-ignore]  # the only place the CLI touches Textual, lazily
     except ImportError:
         _err("error: the TUI is not part of this build yet; use the headless commands (cloudpane --help)")
         raise SystemExit(int(ExitCode.USAGE)) from None

@@ -14,6 +14,13 @@ moto does not check credentials; the demo ones are ``demo``/``demo-secret``.
 moto keeps its state per *process*: every ``DemoServer`` in one process serves
 the same buckets, and ``start()`` clears that state unless ``reset=False``.
 
+``cloudpane --demo`` runs the server in a child process (:class:`DemoChild`,
+``python -m tui.demo --child``), so that it never competes with the TUI for the
+interpreter. The child dies with its parent: it reads a pipe from the parent and
+exits at its end of file (the kernel closes the pipe however the parent ends,
+``kill -9`` included), and on Linux the kernel also sends it SIGTERM when the
+parent dies (``PR_SET_PDEATHSIG``). It then removes the demo's temporary folder.
+
 Engine side: no Textual import, and moto/boto3 are imported inside functions
 so ``import tui.demo`` stays cheap.
 """
@@ -21,11 +28,18 @@ so ``import tui.demo`` stays cheap.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import random
+import selectors
 import shlex
+import shutil
+import signal
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -36,7 +50,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
-from tui.errors import UsageError
+from tui.errors import CloudpaneError, StoreError, UsageError
 
 __all__ = [
     "DEMO_ACCESS_KEY",
@@ -45,9 +59,12 @@ __all__ = [
     "DEMO_SECRET_KEY",
     "PHOTOS_BUCKET",
     "SCRATCH_BUCKET",
+    "DemoChild",
     "DemoObject",
     "DemoServer",
+    "DemoSession",
     "SeedResult",
+    "demo_environment",
     "demo_plan",
     "make_local_sample",
     "run_demo_server",
@@ -540,3 +557,216 @@ def run_demo_server(
         server.stop()
     print("demo server stopped.", file=stream, flush=True)
     return 0
+
+
+# ------------------------------------------------------------------ the server in a child process
+
+#: the demo's temporary folders are named so; the child removes only such a folder
+TEMP_PREFIX = "cloudpane-demo-"
+#: how long ``cloudpane --demo`` waits for its server to be up and seeded
+STARTUP_TIMEOUT_S = 60.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends SIGTERM when the parent dies (elsewhere the pipe's end of file does it alone)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _remove_temp(folder: str | None) -> None:
+    if folder and Path(folder).name.startswith(TEMP_PREFIX):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def child_main(argv: list[str]) -> int:
+    """``python -m tui.demo --child [--remove DIR]``: serve the seeded demo on a free port, print one JSON line
+    ``{"endpoint": ...}``, and serve until stdin reaches its end (the parent closed it, or died) or SIGTERM. Then
+    stop, and remove DIR (the demo's temporary folder). A failure to start is one line on stderr and exit 2
+    (usage) or 1."""
+    remove = argv[argv.index("--remove") + 1] if "--remove" in argv else None
+    parent = os.getppid()
+    _die_with_parent()
+
+    stopping = False
+
+    def terminate(signum: int, frame: object) -> None:
+        if not stopping:  # the parent's death may bring SIGTERM and the pipe's end at once: clean up only once
+            raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the TUI's terminal is not ours: the parent decides
+    server = DemoServer()
+    try:
+        if os.getppid() != parent:
+            return 0  # the parent died before the watch was set up
+        try:
+            server.start()
+            result = server.seed()
+        except CloudpaneError as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            return int(exc.exit_code)
+        except Exception as exc:  # noqa: BLE001 - a demo that cannot start says why in one line
+            print(f"error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr, flush=True)
+            return 1
+        line = {"endpoint": server.endpoint_url, "pid": os.getpid(), "objects": result.objects}
+        print(json.dumps(line), flush=True)
+        with contextlib.suppress(OSError):
+            while sys.stdin.buffer.read(65536):
+                pass  # the parent never writes: this returns at its end of file
+        return 0
+    finally:
+        stopping = True
+        _remove_temp(remove)
+        with contextlib.suppress(Exception):
+            server.stop()
+
+
+class DemoChild:
+    """The demo server in a child process, for ``cloudpane --demo``. ``start`` returns once it is seeded and
+    serving; ``stop`` (or the parent's death, however it happens) ends it. ``remove``: a folder (named
+    ``cloudpane-demo-…``) the child deletes when it ends."""
+
+    def __init__(self, *, remove: Path | None = None, timeout: float = STARTUP_TIMEOUT_S) -> None:
+        self._remove = remove
+        self._timeout = timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._endpoint: str | None = None
+
+    def start(self) -> DemoChild:
+        """Raises UsageError or StoreError (one line) when the server does not start."""
+        command = [sys.executable, "-m", "tui.demo", "--child"]
+        if self._remove is not None:
+            command += ["--remove", str(self._remove)]
+        with tempfile.TemporaryFile() as errors:
+            self._proc = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                # its own session: no signals from the TUI's terminal, and no terminal to write on
+                start_new_session=True,
+            )
+            try:
+                line = self._first_line()
+            except TimeoutError:
+                self.stop()
+                raise StoreError(f"the demo server did not start within {self._timeout:.0f} s") from None
+            except EOFError:
+                proc = self._proc
+                self.stop()
+                errors.seek(0)
+                said = [x for x in errors.read().decode(errors="replace").splitlines() if x.strip()]
+                raise self._failure(said[-1] if said else "", proc.returncode) from None
+            except BaseException:
+                self.stop()
+                raise
+        try:
+            self._endpoint = str(json.loads(line)["endpoint"])
+        except (ValueError, KeyError, TypeError):
+            self.stop()
+            raise StoreError("the demo server did not start: it said something unexpected") from None
+        return self
+
+    def _first_line(self) -> bytes:
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        deadline = time.monotonic() + self._timeout
+        buf = b""
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            while b"\n" not in buf:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                if not sel.select(left):
+                    continue
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    raise EOFError
+                buf += chunk
+        return buf.split(b"\n", 1)[0]
+
+    def _failure(self, said: str, code: int | None) -> CloudpaneError:
+        reason = said.removeprefix("error: ") or f"it exited with code {code}"
+        message = f"the demo server did not start: {reason}"
+        return UsageError(message) if code == 2 else StoreError(message)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close the pipe (the child stops at its end), wait, and kill it if it does not go."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise RuntimeError("the demo server is not running")
+        return self._proc.pid
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._endpoint is None:
+            raise RuntimeError("the demo server is not running; call start() first")
+        return self._endpoint
+
+    def env(self) -> dict[str, str]:
+        """``AWS_*`` variables that point cloudpane (the default S3 remote) at this server."""
+        return {
+            "AWS_ACCESS_KEY_ID": DEMO_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": DEMO_SECRET_KEY,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_REGION": DEMO_REGION,
+            "AWS_DEFAULT_REGION": DEMO_REGION,
+        }
+
+
+@dataclass(frozen=True)
+class DemoSession:
+    """What ``cloudpane --demo`` runs on: the temporary sample folder (removed on exit) and the server."""
+
+    sample: Path
+    server: DemoChild
+
+
+@contextlib.contextmanager
+def demo_environment(*, timeout: float = STARTUP_TIMEOUT_S) -> Iterator[DemoSession]:
+    """A temporary sample folder and the demo server in a child process, the default S3 remote pointed at it
+    (``AWS_*`` in this process's environment, restored after). Everything is gone on exit: the child ends with
+    this process and removes the folder even when this process is killed."""
+    folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    saved = dict(os.environ)
+    child: DemoChild | None = None
+    try:
+        sample = make_local_sample(folder / "sample")
+        child = DemoChild(remove=folder, timeout=timeout).start()
+        for name in list(os.environ):
+            if name.startswith("AWS_"):
+                del os.environ[name]
+        os.environ.update(child.env())
+        yield DemoSession(sample, child)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        if child is not None:
+            child.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv[1:]:
+        raise SystemExit(child_main(sys.argv[1:]))
+    raise SystemExit("usage: python -m tui.demo --child [--remove DIR]   (cloudpane demo-server serves the demo)")

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -45,7 +44,7 @@ from textual.worker import Worker, WorkerState
 from tui import __version__
 from tui.config import Settings, load_settings
 from tui.errors import CloudpaneError, StoreError, one_line
-from tui.locations import Location, parse_location
+from tui.locations import Location
 from tui.safety import display_text
 from tui.storage.base import Store
 from tui.storage.hub import StoreHub
@@ -827,39 +826,3 @@ def _remove_tree_dirs(path: Path) -> None:
             os.rmdir(root)
         except OSError:
             continue
-
-
-@contextmanager
-def _demo_environment() -> Iterator[tuple[Location, Location]]:
-    """Start the embedded demo server, point the default S3 remote at it, and make a local sample folder."""
-    from tui.demo import DemoServer, make_local_sample
-
-    server = DemoServer().start()
-    saved = dict(os.environ)
-    try:
-        server.seed()
-        for name in list(os.environ):
-            if name.startswith("AWS_"):
-                del os.environ[name]
-        os.environ.update(server.env())
-        with tempfile.TemporaryDirectory(prefix="cloudpane-demo-") as tmp:
-            local = make_local_sample(Path(tmp) / "sample")
-            yield parse_location(str(local) + "/"), parse_location("s3://")
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        server.stop()
-
-
-def run_app(*, demo: bool = False, left: str | None = None, right: str | None = None) -> int:
-    """Run the TUI; returns the exit code."""
-    if demo:
-        with _demo_environment() as (demo_left, demo_right):
-            app = CloudpaneApp(
-                parse_location(left) if left else demo_left, parse_location(right) if right else demo_right
-            )
-            app.run()
-            return app.return_code or 0
-    app = CloudpaneApp(parse_location(left or os.getcwd() + "/"), parse_location(right or "s3://"))
-    app.run()
-    return app.return_code or 0

@@ -209,7 +209,9 @@ class StorePane(Vertical):
             header.append(display_text(self.title_mark), style="bold reverse")
             header.append(" ")
         header.append(display_text(str(self.location)))
-        self.query_one(".pane-header", Static).update(header)
+        static = self.query_one(".pane-header", Static)
+        static.styles.text_wrap = "nowrap"  # one line: a mark's spaces must not push the location off it
+        static.update(header)
 
     def watch_show_hidden(self) -> None:
         self._render_rows()
