@@ -654,7 +654,7 @@ class DemoChild:
             try:
                 line = self._first_line()
             except TimeoutError:
-                self.stop()
+                self.stop(timeout=1.0)
                 raise StoreError(f"the demo server did not start within {self._timeout:.0f} s") from None
             except EOFError:
                 proc = self._proc

@@ -43,7 +43,7 @@ REFUSED = frozenset({"move", "delete", "new", "rename", "versions", "compare", "
 #: actions that write into the *other* pane: refused when that pane shows the past
 WRITES_OTHER = frozenset({"copy", "move", "compare"})
 
-PROMPT = "Show this prefix as it was at (2026-11-01T12:00Z, or an age: 3d, 12h):"
+PROMPT = "As it was at (2026-11-01T12:00Z, or an age: 3d, 12h):"
 
 CONFLICTS: list[tuple[str, str]] = [
     ("newer", "Only if the source is newer"),
@@ -165,7 +165,7 @@ class TimeTravel:
             if pane.location == loc:
                 enter(pane, self.host.hub, when)
 
-        self.app.push_screen(PromptDialog("Time travel", PROMPT), chosen)
+        self.app.push_screen(PromptDialog(f"Time travel: {display_text(str(loc))}", PROMPT), chosen)
 
     def navigated(self, pane: StorePane) -> None:
         """Going up above where the travel began leaves it."""
