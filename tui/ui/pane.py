@@ -197,7 +197,7 @@ class StorePane(Vertical):
         self.post_message(self.Navigated(self, location))
 
     def set_title_mark(self, mark: str) -> None:
-        """A mark before the location in the header (``@ 2026-11-01 12:00Z read-only``); "" for none."""
+        """A mark before the location in the header (``@ 2026-11-01 12:00Z``); "" for none."""
         self.title_mark = mark
         self._update_header()
 

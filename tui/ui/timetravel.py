@@ -2,7 +2,7 @@
 
 The pane shows the past through :class:`tui.sync.asof.AsOfHub` (its stores are read-only ``AsOfStore`` views: the
 version each key had then, ``restore --as-of``'s choice), so the pane lists it like any location; the header says
-``@ 2026-11-01 12:00Z read-only``. From there:
+``@ 2026-11-01 12:00Z``. From there:
 
 - F5/c copies out those versions (each item carries its version id) to the other pane, through the transfers panel;
 - R restores them in place: each becomes the current version again (a server-side copy of that version onto its
@@ -79,7 +79,7 @@ def enter(pane: StorePane, base: StoreHub, when: datetime) -> None:
     travel = AsOfHub(base, when, pane.location)
     pane.hub = travel
     pane.marks.clear()
-    pane.set_title_mark(f"{travel.label} read-only")
+    pane.set_title_mark(travel.label)
     pane.load()
 
 
