@@ -615,6 +615,10 @@ def child_main(argv: list[str]) -> int:
             return 1
         line = {"endpoint": server.endpoint_url, "pid": os.getpid(), "objects": result.objects}
         print(json.dumps(line), flush=True)
+        # nobody reads stdout after this line: whatever might still be printed must not fill the pipe and block
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
         with contextlib.suppress(OSError):
             while sys.stdin.buffer.read(65536):
                 pass  # the parent never writes: this returns at its end of file

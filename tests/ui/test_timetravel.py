@@ -6,6 +6,7 @@ than a second apart (a wait for the server's clock, not a timing).
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.servers import AzuriteServer
 from tests.ui.conftest import SIZE, cell_text, cursor_to, errors, make_app, names, notifications, settle
 from tui.errors import NotFoundError
 from tui.sync.asof import AsOfStore, ReadOnlyError
@@ -235,3 +237,27 @@ async def test_refused_where_there_is_no_past(
             await settle(pilot)
             assert travel_of(app.left) is None, typed
             assert len(notifications(app)) == 1, (typed, notifications(app))
+
+
+async def test_refused_on_azure_without_versions(
+    azurite_server: AzuriteServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    for name, value in azurite_server.env().items():
+        monkeypatch.setenv(name, value)
+    container = f"tt-{secrets.token_hex(4)}"
+    with BlobServiceClient.from_connection_string(azurite_server.connection_string) as service:
+        service.create_container(container)
+        service.get_blob_client(container, "x.txt").upload_blob(b"x")
+    app = make_app(f"az://{container}/", tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert names(app.left) == ["..", "x.txt"]
+        await pilot.press("@")
+        await settle(pilot)
+        assert app.screen is app.screen_stack[0]  # no prompt
+        assert [n[2] for n in notifications(app)] == [
+            f"az://{container}/: this store keeps no versions, so it has no past to show"
+        ]
+        assert travel_of(app.left) is None
