@@ -166,7 +166,9 @@ def test_demo_child_raises_one_line_on_a_timeout() -> None:
 
 
 async def test_notice_mark_and_quit_reminder() -> None:
+    saved = dict(os.environ)
     with demo_environment() as session:
+        assert os.environ["AWS_ENDPOINT_URL"] == session.server.endpoint_url
         assert session.server.pid != os.getpid() and _alive(session.server.pid)
         app = DemoApp(
             parse_location(str(session.sample) + "/"),
@@ -209,3 +211,4 @@ async def test_notice_mark_and_quit_reminder() -> None:
         server = session.server.pid
     assert not _alive(server)
     assert not session.sample.exists()
+    assert dict(os.environ) == saved  # the AWS_* variables the demo set are gone again
