@@ -58,6 +58,9 @@ class ConfirmDialog(ModalScreen[str | None]):
                 yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
+        self._initial_focus()
+
+    def _initial_focus(self) -> None:
         self.query_one("#cancel" if self._danger else "#ok", Button).focus()
 
     @on(Button.Pressed, "#ok")
@@ -97,16 +100,16 @@ class TransferDialog(ConfirmDialog):
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self._body)
             yield Label("to (Enter accepts):")
-            yield Input(value=self._destination, id="destination", select_on_focus=False)
+            yield Input(value=self._destination, id="destination", select_on_focus=False, compact=True)
             yield Label("When the destination exists (↑ ↓):")
-            with RadioSet(id="choice"):
+            with RadioSet(id="choice", compact=True):
                 for i, (_value, label) in enumerate(self._choices):
                     yield RadioButton(label, value=i == 0)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self._confirm, variant="primary", id="ok", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
-    def on_mount(self) -> None:
+    def _initial_focus(self) -> None:
         # the arrows choose from anywhere (the input has no use for them): the set itself takes no focus
         self.query_one(RadioSet).can_focus = False
         box = self.query_one("#destination", Input)
