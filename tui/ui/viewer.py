@@ -69,12 +69,14 @@ def as_text(data: bytes, *, truncated: bool) -> str | None:
 
 
 def text_lines(text: str) -> list[str]:
-    """Lines of untrusted text, each safe to show: tabs expanded, a CRLF's CR dropped, every other control
-    character as a visible escape."""
+    """Lines of untrusted text, each safe to show: tabs expanded (on the escaped text, so columns line up as
+    shown), a CRLF's CR dropped, every other control character as a visible escape."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return [display_text(line.removesuffix("\r").expandtabs(8)) for line in lines]
+    return [
+        "\t".join(display_text(part) for part in line.removesuffix("\r").split("\t")).expandtabs(8) for line in lines
+    ]
 
 
 def hex_lines(data: bytes, *, width: int = HEX_WIDTH) -> list[str]:
@@ -87,7 +89,7 @@ def hex_lines(data: bytes, *, width: int = HEX_WIDTH) -> list[str]:
         if len(chunk) > half:  # a gap in the middle, as hexdump -C
             hexes = hexes[: half * 3 - 1] + "  " + hexes[half * 3 :]
         shown = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
-        out.append(f"{offset:08x}  {hexes:<{width * 3}}|{shown}|")
+        out.append(f"{offset:08x}  {hexes:<{width * 3 + 1}} |{shown}|")
     return out
 
 
@@ -111,8 +113,25 @@ def summary(preview: Preview, kind: str) -> str:
     return line
 
 
+class Pager(TextArea):
+    """A read-only TextArea where Home and End go to the first and the last line (as in Midnight Commander's
+    viewer), not to the ends of the current line."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("home,ctrl+home", "document_start", "Top", show=False),
+        Binding("end,ctrl+end", "document_end", "Bottom", show=False),
+    ]
+
+    def action_document_start(self) -> None:
+        self.move_cursor((0, 0))
+
+    def action_document_end(self) -> None:
+        self.move_cursor((self.document.line_count - 1, 0))
+
+
 class ViewerScreen(ModalScreen[None]):
-    """The object's first bytes, scrollable (arrows, PgUp/PgDn, Home/End); Esc, q or F3 closes."""
+    """The object's first bytes, scrollable (arrows, PgUp/PgDn, Home/End to the top and the bottom); Esc, q or F3
+    closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,f3,f10", "close", "Close"),
@@ -128,7 +147,7 @@ class ViewerScreen(ModalScreen[None]):
         with Vertical(classes="dialog wide tall viewer"):
             yield Label(Text("View " + display_text(self.where), no_wrap=True), classes="dialog-title")
             yield Static(Text(summary(self.preview, self.kind)), id="viewer-summary", classes="dim")
-            area = TextArea(
+            area = Pager(
                 self.content,
                 read_only=True,
                 soft_wrap=self.kind == "text",
