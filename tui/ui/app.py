@@ -136,7 +136,7 @@ class CloudpaneApp(App[int]):
         Binding("tab", "switch_pane", "Switch", show=False, priority=True),
         Binding("f1,question_mark", "help", "Help", key_display="F1/?"),
         Binding("f3,o", "view", "View", key_display="F3/o"),
-        Binding("i", "inspect", "Info", key_display="i"),
+        Binding("i", "inspect", "Info", key_display="i", show=False),
         Binding("f5,c", "copy", "Copy", key_display="F5/c"),
         Binding("f6,m", "move", "Move", key_display="F6/m"),
         Binding("shift+f6,R", "rename", "Rename", key_display="⇧F6/R", show=False),

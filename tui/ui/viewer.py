@@ -93,11 +93,11 @@ def hex_lines(data: bytes, *, width: int = HEX_WIDTH) -> list[str]:
     return out
 
 
-def render(preview: Preview) -> tuple[str, str]:
+def render(preview: Preview, *, hex_width: int = HEX_WIDTH) -> tuple[str, str]:
     """(kind, content): "text" or "hex", and the lines to show, joined."""
     text = as_text(preview.data, truncated=preview.truncated)
     if text is None:
-        return "hex", "\n".join(hex_lines(preview.data))
+        return "hex", "\n".join(hex_lines(preview.data, width=hex_width))
     return "text", "\n".join(text_lines(text))
 
 
@@ -141,9 +141,11 @@ class ViewerScreen(ModalScreen[None]):
         super().__init__(classes="dialog-screen")
         self.where = where
         self.preview = preview
-        self.kind, self.content = render(preview)
+        self.kind, self.content = "", ""
 
     def compose(self) -> ComposeResult:
+        # 16 bytes a line need 78 columns: narrower terminals (80x24 and its dialog borders) get 8
+        self.kind, self.content = render(self.preview, hex_width=HEX_WIDTH if self.app.size.width >= 90 else 8)
         with Vertical(classes="dialog wide tall viewer"):
             yield Label(Text("View " + display_text(self.where), no_wrap=True), classes="dialog-title")
             yield Static(Text(summary(self.preview, self.kind)), id="viewer-summary", classes="dim")
