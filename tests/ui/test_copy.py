@@ -109,6 +109,8 @@ async def test_marked_files_are_copied_together(s3_env: Any, s3: Any, new_bucket
         for key in keys:
             assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == key.encode() * 10
         assert app.left.marks == set()
+        shown = [cell_text(app.left.table.get_row_at(i)[0]) for i in range(app.left.table.row_count)]
+        assert not any(cell.startswith("* ") for cell in shown), shown  # the marks are gone from the screen too
         assert names(app.right) == ["..", "a.txt", "c.txt"]
 
 

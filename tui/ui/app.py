@@ -440,9 +440,12 @@ class CloudpaneApp(App[int]):
         verb = "Move" if move else "Copy"
         body = Text()
         body.append(f"{verb} ", style="bold")
-        body.append(f"{len(files)} file(s) ({humanize.naturalsize(size, binary=True)})")
+        what = []
+        if files or not folders:
+            what.append(f"{len(files)} file(s) ({humanize.naturalsize(size, binary=True)})")
         if folders:
-            body.append(f" and {len(folders)} folder(s) with everything in them")
+            what.append(f"{len(folders)} folder(s) with everything in them")
+        body.append(" and ".join(what))
         body.append("\n\nfrom  ")
         body.append(display_text(str(src_pane.location)))
         for r in rows[:5]:
@@ -469,7 +472,9 @@ class CloudpaneApp(App[int]):
                 self.push_screen(MessageDialog(f"Cannot {verb.lower()}", plain(one_line(exc)), error=True))
                 return
             conflict: Conflict = "overwrite" if choice == "overwrite" else "skip" if choice == "skip" else "newer"
-            src_pane.marks.clear()
+            if src_pane.marks:
+                src_pane.marks.clear()
+                src_pane.action_refresh()  # the marks go at once, not when the transfer ends
             self.run_batches(batches, move=move, conflict=conflict)
 
         self.push_screen(dialog, go)
