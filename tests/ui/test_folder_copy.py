@@ -19,6 +19,7 @@ from tests.servers import AzuriteServer
 from tests.ui.conftest import SIZE, cursor_to, errors, make_app, names, settle
 from tui.locations import parse_location
 from tui.ui.dialogs import MessageDialog, PromptDialog, TransferDialog
+from tui.ui.objects import VersionsScreen
 
 FILES = {"h1.bin": b"\x00first" * 300, "sub/h2.bin": b"second\xff" * 200, "sub/deeper/h3.txt": b"third\n"}
 
@@ -307,3 +308,47 @@ async def test_f5_folder_to_azure_and_back(az_container: tuple[str, Any], tmp_pa
         await copy_with_enter(pilot)
         assert errors(app) == []
         assert tree(down) == {f"bigset/{rel}": data for rel, data in FILES.items()}
+
+
+def row_of(pane: Any, name: str) -> Any:
+    found = [r for r in pane.rows if r.name == name]
+    assert len(found) == 1, pane.rows
+    return found[0]
+
+
+async def test_restore_and_undelete_refresh_the_pane(s3_env: Any, s3: Any, new_bucket: Any, tmp_path: Path) -> None:
+    """After the versions screen restored an old version (or undeleted), the pane shows the object as it now is."""
+    bucket = new_bucket("ver", versioned=True)
+    s3.put_object(Bucket=bucket, Key="k.txt", Body=b"1")
+    s3.put_object(Bucket=bucket, Key="k.txt", Body=b"22222")
+    s3.put_object(Bucket=bucket, Key="gone.txt", Body=b"333")
+    s3.delete_object(Bucket=bucket, Key="gone.txt")
+
+    app = make_app(tmp_path, f"s3://{bucket}/")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("tab")
+        assert row_of(app.right, "k.txt").size == 5
+        await cursor_to(pilot, app.right, "k.txt")
+        await pilot.press("v")
+        await settle(pilot)
+        assert isinstance(app.screen, VersionsScreen)
+        await pilot.press("down", "r")  # the older version, restored as the latest
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert s3.get_object(Bucket=bucket, Key="k.txt")["Body"].read() == b"1"
+        assert row_of(app.right, "k.txt").size == 1
+
+        await pilot.press("u")  # show deleted objects
+        await settle(pilot)
+        assert row_of(app.right, "gone.txt").kind == "deleted"
+        await cursor_to(pilot, app.right, "gone.txt")
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("u")  # undelete
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert s3.get_object(Bucket=bucket, Key="gone.txt")["Body"].read() == b"333"
+        assert row_of(app.right, "gone.txt").kind == "file"
