@@ -5,6 +5,7 @@ and on disk."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from textual.widgets import Button, Input, Static
 from tests.faults.proxy import FaultProxy
 from tests.servers import S3Server
 from tests.ui.conftest import SIZE, cell_text, cursor_to, errors, make_app, names, settle
+from tests.ui.test_folder_copy import az_container, blobs  # noqa: F401 - the fixture, shared
 from tui.ui.dialogs import ConfirmDialog, MessageDialog
 from tui.ui.rename import RenameDialog, name_problem, rename_local
 
@@ -227,3 +229,52 @@ def test_rename_local_never_replaces(tmp_path: Path) -> None:
     assert (tmp_path / "b").read_bytes() == b"A" and not (tmp_path / "a").exists()
     assert name_problem("x" * 256, "a", local=True) is not None
     assert name_problem("x" * 256, "a", local=False) is None
+
+
+# -- rclone serve s3 (keys are file paths) and Azure ------------------------------------------------------------
+
+
+@pytest.fixture
+def rclone_bucket(rclone_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name, value in rclone_server.env().items():
+        monkeypatch.setenv(name, value)
+    assert rclone_server.storage_dir is not None
+    name = f"ren-{uuid.uuid4().hex[:10]}"
+    (rclone_server.storage_dir / name).mkdir()
+    return name, rclone_server.storage_dir / name
+
+
+async def test_rename_a_folder_on_rclone(rclone_bucket: tuple[str, Path], tmp_path: Path) -> None:
+    name, disk = rclone_bucket
+    for rel in ("old/a.txt", "old/sub/b.txt"):
+        (disk / rel).parent.mkdir(parents=True, exist_ok=True)
+        (disk / rel).write_bytes(rel.encode())
+
+    app = make_app(tmp_path, f"s3://{name}/")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("tab")
+        await cursor_to(pilot, app.right, "old/")
+        await rename(pilot, "new")
+        assert errors(app) == []
+        files = sorted(p.relative_to(disk).as_posix() for p in disk.rglob("*") if p.is_file())
+        assert files == ["new/a.txt", "new/sub/b.txt"]
+        assert (disk / "new/sub/b.txt").read_bytes() == b"old/sub/b.txt"
+        assert "old/" not in names(app.right), names(app.right)
+
+
+async def test_rename_a_blob_on_azure(az_container: tuple[str, Any], tmp_path: Path) -> None:
+    name, client = az_container
+    client.upload_blob("dir/before.txt", b"azure bytes")
+    client.upload_blob("dir/x/y.txt", b"y")
+
+    app = make_app(tmp_path, f"az://{name}/dir/")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("tab")
+        await cursor_to(pilot, app.right, "before.txt")
+        await rename(pilot, "after.txt")
+        await cursor_to(pilot, app.right, "x/")
+        await rename(pilot, "z")
+        assert errors(app) == []
+        assert blobs(client) == {"dir/after.txt": b"azure bytes", "dir/z/y.txt": b"y"}
