@@ -352,3 +352,25 @@ async def test_restore_and_undelete_refresh_the_pane(s3_env: Any, s3: Any, new_b
         await settle(pilot)
         assert s3.get_object(Bucket=bucket, Key="gone.txt")["Body"].read() == b"333"
         assert row_of(app.right, "gone.txt").kind == "file"
+
+
+async def test_a_folder_is_never_written_through_a_planted_symlink(
+    s3_env: Any, s3: Any, new_bucket: Any, tmp_path: Path
+) -> None:
+    """``dl/bigset -> elsewhere``: F5 of the bucket's bigset/ into dl is refused, elsewhere stays empty."""
+    bucket = new_bucket("link")
+    s3.put_object(Bucket=bucket, Key="bigset/h1.bin", Body=b"h1")
+    dl, elsewhere = tmp_path / "dl", tmp_path / "elsewhere"
+    dl.mkdir()
+    elsewhere.mkdir()
+    (dl / "bigset").symlink_to(elsewhere)
+
+    app = make_app(dl, f"s3://{bucket}/")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("tab")
+        await cursor_to(pilot, app.right, "bigset/")
+        await pilot.press("c", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MessageDialog)
+        assert list(elsewhere.iterdir()) == []

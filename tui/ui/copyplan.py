@@ -5,7 +5,8 @@
   entries, each marked folder goes as itself and the files go beside them.
 - A single entry onto a destination that is not a folder (the path typed in the dialog has no trailing ``/`` and
   is no existing directory) is copied *as* that name: a file to that key, a folder's contents into that prefix.
-- A folder is never copied into itself or below itself.
+- A folder is never copied into itself or below itself, nor through a symlink in the destination folder
+  (``dl/bigset -> /etc``): the engine roots a local destination at the folder it writes into.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from tui.errors import UsageError
+from tui.errors import UnsafePathError, UsageError
 from tui.locations import Location
 from tui.safety import display_text
 
@@ -73,8 +74,16 @@ def plan(files: Sequence[Location], folders: Sequence[Location], dst: Location) 
     for folder in folders:
         target = base.child(folder.name + "/")
         _refuse_into_itself(folder, target)
+        _refuse_symlink(target)
         batches.append(Batch([folder], target))
     return batches
+
+
+def _refuse_symlink(target: Location) -> None:
+    """The folder made below the destination the user chose must not be a symlink planted there: the copy
+    would write wherever it points."""
+    if target.kind == "local" and target.path is not None and target.path.is_symlink():
+        raise UnsafePathError(f"{display_text(str(target.path))}: refusing to write through a symlink")
 
 
 def _refuse_into_itself(folder: Location, target: Location) -> None:
