@@ -263,7 +263,7 @@ async def test_rename_a_folder_on_rclone(rclone_bucket: tuple[str, Path], tmp_pa
         assert "old/" not in names(app.right), names(app.right)
 
 
-async def test_rename_a_blob_on_azure(az_container: tuple[str, Any], tmp_path: Path) -> None:
+async def test_rename_a_blob_on_azure(az_container: tuple[str, Any], tmp_path: Path) -> None:  # noqa: F811
     name, client = az_container
     client.upload_blob("dir/before.txt", b"azure bytes")
     client.upload_blob("dir/x/y.txt", b"y")
