@@ -14,6 +14,7 @@ from textual.widgets import Static, TextArea
 from tests.faults.proxy import FaultProxy
 from tests.servers import S3Server
 from tests.ui.conftest import SIZE, cell_text, cursor_to, errors, make_app, settle
+from tests.ui.test_folder_copy import az_container  # noqa: F401 - the fixture, shared
 from tui.ui.objects import InspectorScreen
 from tui.ui.pane import compact_size
 from tui.ui.viewer import PREVIEW_BYTES, ViewerScreen, hex_lines
@@ -159,3 +160,17 @@ def test_a_character_cut_by_the_end_of_the_preview_keeps_it_text() -> None:
     assert render(Preview(data, size=100)) == ("text", "é" * 9)
     assert render(Preview(data, size=len(data)))[0] == "hex"  # the whole file: invalid UTF-8
     assert hex_lines(b"ab") == ["00000000  61 62" + " " * 45 + "|ab|"]
+
+
+async def test_view_a_blob_on_azure(az_container: tuple[str, Any], tmp_path: Path) -> None:  # noqa: F811
+    name, client = az_container
+    client.upload_blob("big.txt", b"A" * (PREVIEW_BYTES + 10) + b"END")
+
+    app = make_app(tmp_path, f"az://{name}/")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("tab")
+        await cursor_to(pilot, app.right, "big.txt")
+        text, summary = await open_viewer(pilot)
+        assert errors(app) == []
+        assert text == "A" * PREVIEW_BYTES and "truncated" in summary
