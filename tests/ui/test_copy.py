@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import Button, Static
+from textual.widgets import Input, Static
 
 from tests.ui.conftest import SIZE, cell_text, cursor_to, errors, make_app, names, notifications, settle
-from tui.ui.dialogs import ConfirmDialog
+from tui.ui.dialogs import TransferDialog
 from tui.ui.transfers import TransfersScreen
 
 
@@ -27,11 +27,11 @@ async def test_copy_local_file_to_bucket(s3_env: Any, s3: Any, new_bucket: Any, 
         await cursor_to(pilot, app.left, "report.txt")
         await pilot.press("c")
         dialog = app.screen
-        assert isinstance(dialog, ConfirmDialog)
-        assert isinstance(app.focused, Button) and app.focused.id == "ok"
+        assert isinstance(dialog, TransferDialog)
+        assert isinstance(app.focused, Input) and app.focused.id == "destination"  # Enter accepts it
         await pilot.press("enter")
         await settle(pilot)
-        assert not isinstance(app.screen, ConfirmDialog)
+        assert not isinstance(app.screen, TransferDialog)
         assert errors(app) == []
 
         got = s3.get_object(Bucket=bucket, Key="report.txt")["Body"].read()
@@ -61,8 +61,8 @@ async def test_copy_object_to_local_folder(s3_env: Any, s3: Any, new_bucket: Any
         assert app.active is app.right
         await cursor_to(pilot, app.right, "blob.bin")
         await pilot.press("c")
-        assert isinstance(app.screen, ConfirmDialog)
-        assert isinstance(app.focused, Button) and app.focused.id == "ok"
+        assert isinstance(app.screen, TransferDialog)
+        assert isinstance(app.focused, Input) and app.focused.id == "destination"
         await pilot.press("enter")
         await settle(pilot)
         # BUG (tui/ui/app.py run_transfer passes recursive=True for every row; tui/transfer/plan.py _expand then
@@ -97,7 +97,7 @@ async def test_marked_files_are_copied_together(s3_env: Any, s3: Any, new_bucket
         await cursor_to(pilot, app.left, "b.txt")  # the cursor is elsewhere: the marks win
         await pilot.press("c")
         dialog = app.screen
-        assert isinstance(dialog, ConfirmDialog)
+        assert isinstance(dialog, TransferDialog)
         body = cell_text(dialog.query_one(".dialog-body Static", Static).content)
         assert "2 file(s)" in body and "a.txt" in body and "c.txt" in body and "b.txt" not in body
         await pilot.press("enter")
@@ -109,6 +109,8 @@ async def test_marked_files_are_copied_together(s3_env: Any, s3: Any, new_bucket
         for key in keys:
             assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == key.encode() * 10
         assert app.left.marks == set()
+        shown = [cell_text(app.left.table.get_row_at(i)[0]) for i in range(app.left.table.row_count)]
+        assert not any(cell.startswith("* ") for cell in shown), shown  # the marks are gone from the screen too
         assert names(app.right) == ["..", "a.txt", "c.txt"]
 
 
@@ -161,7 +163,7 @@ async def test_move_local_file_to_bucket(s3_env: Any, s3: Any, new_bucket: Any, 
         await cursor_to(pilot, app.left, "moving.txt")
         await pilot.press("m")
         dialog = app.screen
-        assert isinstance(dialog, ConfirmDialog)
+        assert isinstance(dialog, TransferDialog)
         assert "deleted once its copy is complete" in cell_text(dialog.query_one(".dialog-body Static", Static).content)
         await pilot.press("enter")
         await settle(pilot)

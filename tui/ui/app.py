@@ -4,9 +4,11 @@
 |----------------|-----------------------------------------|
 | Tab            | switch pane                             |
 | Enter / Bksp   | open / up                               |
-| F3 / i         | inspect                                 |
-| F5 / c         | copy to the other pane                  |
+| F3 / o         | view (the first 256 KiB, text or hex)   |
+| i              | inspect                                 |
+| F5 / c         | copy to the other pane (folders as such)|
 | F6 / m         | move to the other pane                  |
+| Shift+F6 / R   | rename in place                         |
 | F7 / n         | new folder (bucket in a bucket list)    |
 | F8 / d         | delete (asks first)                     |
 | Space / Insert | mark                                    |
@@ -22,6 +24,7 @@ resumable or cancel them, and the next start offers to resume what was kept (``t
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -43,17 +46,28 @@ from textual.worker import Worker, WorkerState
 
 from tui import __version__
 from tui.config import Settings, load_settings
-from tui.errors import CloudpaneError, StoreError, one_line
-from tui.locations import Location
+from tui.errors import CloudpaneError, ConflictError, LocationError, NotFoundError, StoreError, one_line
+from tui.locations import Location, parse_location, remote_kinds
 from tui.safety import display_text
 from tui.storage.base import Store
 from tui.storage.hub import StoreHub
 from tui.transfer.copy import Bandwidth, CopyOptions
 from tui.transfer.journal import Journal, JournalUpload, owner_alive, owner_token
 from tui.transfer.plan import Conflict, Item, Outcome, copy_options, run_transfer
-from tui.ui.dialogs import ConfirmDialog, HelpScreen, MessageDialog, NewBucket, NewBucketDialog, PromptDialog, plain
+from tui.ui.copyplan import Batch, plan
+from tui.ui.dialogs import (
+    ConfirmDialog,
+    HelpScreen,
+    MessageDialog,
+    NewBucket,
+    NewBucketDialog,
+    PromptDialog,
+    TransferDialog,
+    plain,
+)
 from tui.ui.objects import DownloadVersion, InspectorScreen, PresignScreen, VersionsScreen
 from tui.ui.pane import Row, StorePane
+from tui.ui.rename import RenameDialog, rename_local
 from tui.ui.resume import (
     QuitChoice,
     QuitDialog,
@@ -68,6 +82,7 @@ from tui.ui.resume import (
 from tui.ui.timetravel import TimeTravel
 from tui.ui.transfers import Transfer, TransferQueue, TransfersScreen
 from tui.ui.urlupload import ask_url
+from tui.ui.viewer import ViewerScreen, read_preview
 
 CONFLICT_CHOICES: list[tuple[str, str]] = [
     ("newer", "Only if the source is newer"),
@@ -82,7 +97,9 @@ PALETTE: list[tuple[str, str, str]] = [
     ("Move", "Move the marked entries to the other pane  F6 / m", "move"),
     ("New folder or bucket", "In a bucket list: a new private bucket  F7 / n", "new"),
     ("Delete", "Delete the marked entries, after a confirmation  F8 / d", "delete"),
-    ("Inspect", "Size, dates, ETag, VersionId, metadata, checksums  F3 / i", "inspect"),
+    ("View", "The object's first 256 KiB, as text or hex  F3 / o", "view"),
+    ("Rename", "Rename in place (server-side copy, then delete, on S3)  Shift+F6 / R", "rename"),
+    ("Inspect", "Size, dates, ETag, VersionId, metadata, checksums  i", "inspect"),
     ("Versions", "Versions and delete markers: restore, undelete, download, delete  v", "versions"),
     ("Presigned link", "A link to the object, up to 7 days, copied with OSC 52  p", "presign"),
     ("Transfers", "Progress, cancel and retry  t", "transfers"),
@@ -102,6 +119,8 @@ PANE_ACTIONS = frozenset(
     {
         "switch_pane",
         "inspect",
+        "view",
+        "rename",
         "copy",
         "move",
         "new",
@@ -126,9 +145,11 @@ class CloudpaneApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "switch_pane", "Switch", show=False, priority=True),
         Binding("f1,question_mark", "help", "Help", key_display="F1/?"),
-        Binding("f3,i", "inspect", "Info", key_display="F3/i"),
+        Binding("f3,o", "view", "View", key_display="F3/o"),
+        Binding("i", "inspect", "Info", key_display="i", show=False),
         Binding("f5,c", "copy", "Copy", key_display="F5/c"),
         Binding("f6,m", "move", "Move", key_display="F6/m"),
+        Binding("shift+f6,R", "rename", "Rename", key_display="⇧F6/R", show=False),
         Binding("f7,n", "new", "New", key_display="F7/n"),
         Binding("f8,d", "delete", "Del", key_display="F8/d"),
         Binding("v", "versions", "Versions", show=False),
@@ -136,7 +157,6 @@ class CloudpaneApp(App[int]):
         Binding("t", "transfers", "Xfer"),
         Binding("equals_sign", "compare", "Compare", show=False),
         Binding("at", "time_travel", "Past", show=False),
-        Binding("R", "travel_restore", "Restore", show=False),
         Binding("U", "url_upload", "URL", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("f10,q", "quit", "Quit", key_display="F10/q"),
@@ -472,33 +492,51 @@ class CloudpaneApp(App[int]):
         verb = "Move" if move else "Copy"
         body = Text()
         body.append(f"{verb} ", style="bold")
-        body.append(f"{len(files)} file(s) ({humanize.naturalsize(size, binary=True)})")
+        what = []
+        if files or not folders:
+            what.append(f"{len(files)} file(s) ({humanize.naturalsize(size, binary=True)})")
         if folders:
-            body.append(f" and {len(folders)} folder(s) with everything in them")
+            what.append(f"{len(folders)} folder(s) with everything in them")
+        body.append(" and ".join(what))
         body.append("\n\nfrom  ")
         body.append(display_text(str(src_pane.location)))
         for r in rows[:5]:
             body.append("\n      " + display_text(r.name + ("/" if r.kind == "dir" else "")))
         if len(rows) > 5:
             body.append(f"\n      … and {len(rows) - 5} more")
-        body.append("\nto    ")
-        body.append(display_text(str(dst)))
         if move:
             body.append("\n\nEach source is deleted once its copy is complete.", style="yellow")
-        body.append("\n\nWhen the destination exists:")
-        sources = [self._row_location(src_pane, r) for r in rows]
+        prefilled = _typed(dst)
+        dialog = TransferDialog(verb, body, prefilled, confirm=verb, choices=CONFLICT_CHOICES)
+        src_files = [self._row_location(src_pane, r) for r in files]
+        src_folders = [self._row_location(src_pane, r) for r in folders]
 
         def go(choice: str | None) -> None:
             if choice is None:
                 return
+            typed = dialog.destination
+            try:
+                target = dst if typed == prefilled else self._parse_destination(typed, dst)
+                if target.kind == "https" or target.is_bucket_list:
+                    raise LocationError(f"{typed}: copy to a folder or a bucket")
+                batches = plan(src_files, src_folders, target)
+            except CloudpaneError as exc:
+                self.push_screen(MessageDialog(f"Cannot {verb.lower()}", plain(one_line(exc)), error=True))
+                return
             conflict: Conflict = "overwrite" if choice == "overwrite" else "skip" if choice == "skip" else "newer"
-            src_pane.marks.clear()
-            self.run_transfer(sources, dst, move=move, conflict=conflict)
+            if src_pane.marks:
+                src_pane.marks.clear()
+                src_pane.action_refresh()  # the marks go at once, not when the transfer ends
+            self.run_batches(batches, move=move, conflict=conflict)
 
-        self.push_screen(ConfirmDialog(f"{verb}", body, confirm=verb, choices=CONFLICT_CHOICES), go)
+        self.push_screen(dialog, go)
 
-    @work(name="transfer", group="transfers", exit_on_error=False)
-    async def run_transfer(
+    def _parse_destination(self, typed: str, beside: Location) -> Location:
+        """What was typed as a destination: a relative local path is taken from the other pane's folder."""
+        cwd = beside.path if beside.kind == "local" else None
+        return parse_location(typed, known_remotes=remote_kinds(self.settings), cwd=cwd)
+
+    def run_transfer(
         self,
         sources: list[Location],
         dst: Location,
@@ -507,23 +545,43 @@ class CloudpaneApp(App[int]):
         conflict: Conflict,
         recursive: bool = True,
         resumed: JournalUpload | None = None,
+    ) -> Worker[None]:
+        """The engine's ``cp``/``mv`` of ``sources`` into ``dst`` (a folder's *contents*), in the background."""
+        return self.run_batches([Batch(sources, dst, recursive)], move=move, conflict=conflict, resumed=resumed)
+
+    @work(name="transfer", group="transfers", exit_on_error=False)
+    async def run_batches(
+        self,
+        batches: list[Batch],
+        *,
+        move: bool,
+        conflict: Conflict,
+        resumed: JournalUpload | None = None,
     ) -> None:
-        """``resumed``: the journal row this copy continues; if the engine could not use it (the source changed
-        since, the server forgot the upload), it is aborted and forgotten once the copy is done."""
+        """Each batch is one engine transfer; one summary for all. ``resumed``: the journal row this copy
+        continues; if the engine could not use it (the source changed since, the server forgot the upload), it is
+        aborted and forgotten once the copy is done."""
         outcome = Outcome(tracker=self.queue)
-        try:
-            await run_transfer(
-                self.hub,
-                sources,
-                dst,
-                recursive=recursive,
-                move=move,
-                conflict=conflict,
-                outcome=outcome,
-                options=self._copy_options(),
-            )
-        except CloudpaneError as exc:
-            self.notify(one_line(exc), title="Transfer failed", severity="error", markup=False)
+        for batch in batches:
+            failed_before = len(outcome.failures)
+            try:
+                await run_transfer(
+                    self.hub,
+                    batch.sources,
+                    batch.dst,
+                    recursive=batch.recursive,
+                    move=move,
+                    conflict=conflict,
+                    outcome=outcome,
+                    options=self._copy_options(),
+                )
+            except CloudpaneError as exc:
+                self.notify(one_line(exc), title="Transfer failed", severity="error", markup=False)
+                continue
+            if move and batch.recursive and len(outcome.failures) == failed_before:
+                for src in batch.sources:  # a moved local folder goes too, once all of it arrived
+                    if src.kind == "local" and src.path is not None and src.path.is_dir() and src.is_prefix:
+                        _remove_tree_dirs(src.path)
         if resumed is not None and self.journal is not None and outcome.done and not outcome.failures:
             stale = [u for u in self.journal.unfinished() if (u.id, u.upload_id) == (resumed.id, resumed.upload_id)]
             await discard(self.hub, self.journal, stale)
@@ -540,8 +598,21 @@ class CloudpaneApp(App[int]):
         if outcome.failures:
             message += f", {len(outcome.failures)} failed (t shows why)"
         self.notify(message, severity="error" if outcome.failures else "information", markup=False)
+        changed: list[Location] = []
+        for batch in batches:
+            changed.append(batch.dst)
+            if move:
+                changed.extend(src.parent() or src for src in batch.sources)
+        self.refresh_panes(*changed)
+
+    # -- refreshing ----------------------------------------------------------------------------------------
+    def refresh_panes(self, *changed: Location) -> None:
+        """Refresh every pane whose listing one of the ``changed`` places (folders, buckets, bucket lists) is
+        in or under: both panes when they show the same folder. The pane's own refresh keeps its cursor."""
         for pane in (self.left, self.right):
-            pane.load()
+            shown = pane.location
+            if shown is not None and any(_shows(shown, place) for place in changed):
+                pane.action_refresh()
 
     @on(DownloadVersion)
     def _download_version(self, event: DownloadVersion) -> None:
@@ -574,7 +645,7 @@ class CloudpaneApp(App[int]):
         await self.queue.retry(transfer)
         if transfer.state == "done":
             self.notify(display_text(f"Downloaded that version to {target}"), markup=False)
-            self.other.load()
+            self.refresh_panes(dst)
 
     # -- new / delete --------------------------------------------------------------------------------------
     def action_new(self) -> None:
@@ -616,7 +687,7 @@ class CloudpaneApp(App[int]):
         for w in warnings:
             self.notify(display_text(w), severity="warning", markup=False)
         self.notify(display_text(f"Created private bucket {spec.name}"), markup=False)
-        pane.load()
+        self.refresh_panes(pane.location)
 
     @work(name="new folder", exit_on_error=False)
     async def make_folder(self, pane: StorePane, name: str) -> None:
@@ -635,7 +706,7 @@ class CloudpaneApp(App[int]):
             )
             return
         await store.put(self.hub.key(target), b"")
-        pane.load()
+        self.refresh_panes(loc)
 
     def action_delete(self) -> None:
         pane = self.active
@@ -692,21 +763,133 @@ class CloudpaneApp(App[int]):
                 failed += 1
                 self.notify(one_line(exc), title="Delete failed", severity="error", markup=False)
         self.notify(f"Deleted {deleted} item(s)" + (f", {failed} failed" if failed else ""), markup=False)
-        pane.load()
+        if pane.location is not None:
+            self.refresh_panes(pane.location)
+
+    # -- rename --------------------------------------------------------------------------------------------
+    def action_rename(self) -> None:
+        """Shift+F6 / R: rename the file or folder under the cursor, in place."""
+        pane = self.active
+        row, loc = pane.current_row, pane.location
+        if row is None or loc is None or row.kind not in ("file", "dir"):
+            self.notify("Move the cursor to a file or a folder to rename it", markup=False)
+            return
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.rename_entry(pane, row, name)
+
+        dialog = RenameDialog(str(loc), row.name, local=loc.kind == "local", folder=row.kind == "dir")
+        self.push_screen(dialog, chosen)
+
+    def _confirm_overwrite(self, pane: StorePane, row: Row, name: str) -> None:
+        body = Text()
+        body.append(display_text(name), style="bold")
+        body.append(" exists in " + display_text(str(pane.location)) + ".\n\nReplace it with ")
+        body.append(display_text(row.name), style="bold")
+        body.append("?")
+
+        def go(answer: str | None) -> None:
+            if answer:
+                self.rename_entry(pane, row, name, overwrite=True)
+
+        self.push_screen(ConfirmDialog("Overwrite?", body, confirm="Overwrite", danger=True), go)
+
+    @work(name="rename", group="transfers", exit_on_error=False)
+    async def rename_entry(self, pane: StorePane, row: Row, name: str, *, overwrite: bool = False) -> None:
+        """Local: one rename that replaces nothing unconfirmed. Remote: a server-side copy of the object (every key
+        of a folder) through the transfer queue, each source deleted once its copy is complete."""
+        folder = pane.location
+        assert folder is not None
+        is_dir = row.kind == "dir"
+        old = self._row_location(pane, row)
+        new = folder.child(name + ("/" if is_dir else ""))
+        shown = display_text(f"{row.name} → {name}")
+        if folder.kind == "local":
+            assert old.path is not None and new.path is not None
+            try:
+                await asyncio.to_thread(rename_local, old.path, new.path, overwrite=overwrite)
+            except ConflictError as exc:
+                if overwrite or is_dir or new.path.is_dir():
+                    self.push_screen(MessageDialog("Not renamed", plain(one_line(exc)), error=True))
+                else:
+                    self._confirm_overwrite(pane, row, name)
+                return
+            except CloudpaneError as exc:
+                self.push_screen(MessageDialog("Not renamed", plain(one_line(exc)), error=True))
+                return
+            self.notify(f"Renamed {shown}", markup=False)
+            self.refresh_panes(folder)
+            return
+        try:
+            store = await self.hub.store(new)
+            key = self.hub.key(new)
+            if is_dir:
+                if await _has_keys(store, key):
+                    raise ConflictError(
+                        f"{display_text(str(new))} exists: choose another name (folders are not merged)"
+                    )
+            elif not overwrite:
+                try:
+                    await store.stat(key)
+                except NotFoundError:
+                    pass
+                else:
+                    self._confirm_overwrite(pane, row, name)
+                    return
+        except CloudpaneError as exc:
+            self.push_screen(MessageDialog("Not renamed", plain(one_line(exc)), error=True))
+            return
+        outcome = Outcome(tracker=self.queue)
+        try:
+            await run_transfer(
+                self.hub,
+                [old],
+                new,
+                recursive=is_dir,
+                move=True,
+                conflict="overwrite" if overwrite else "skip",
+                outcome=outcome,
+                options=self._copy_options(),
+            )
+        except CloudpaneError as exc:
+            outcome.fail(str(old), exc)
+        if outcome.failures:
+            first = outcome.failures[0]
+            cause = f"{display_text(first[0])}: {one_line(first[1])}"
+            done = f"{outcome.done} moved, " if is_dir else ""
+            self.notify(
+                f"Not renamed: {done}{len(outcome.failures)} failed, their sources kept ({cause})",
+                title="Rename failed",
+                severity="error",
+                markup=False,
+            )
+        elif outcome.skipped:
+            self.notify(f"Not renamed: {display_text(name)} appeared meanwhile", severity="error", markup=False)
+        else:
+            self.notify(f"Renamed {shown}" + (f" ({outcome.done} keys)" if is_dir else ""), markup=False)
+        self.refresh_panes(folder)
 
     # -- object screens ------------------------------------------------------------------------------------
     def _object_screen(self, name: str, make: Callable[[Store, Location], Awaitable[Screen[None] | None]], *,
-                       deleted_ok: bool = False) -> None:  # fmt: skip
-        """Open a screen about the file under the cursor; ``make`` returns None when it does not apply."""
+                       deleted_ok: bool = False, refresh: bool = False) -> None:  # fmt: skip
+        """Open a screen about the file under the cursor; ``make`` returns None when it does not apply.
+        ``refresh``: the screen may change the object (restore, undelete, delete a version): once it closes, the
+        panes showing its folder are refreshed."""
         found = self._current_file(deleted_ok=deleted_ok)
         if found is None:
             return
         loc = self._row_location(*found)
+        folder = found[0].location
+
+        def closed(_result: None) -> None:
+            if refresh and folder is not None:
+                self.refresh_panes(folder)
 
         async def open_screen() -> None:
             screen = await make(await found[0].hub.store(loc), loc)  # the pane's: a view of the past reads then
             if screen is not None:
-                self.push_screen(screen)
+                self.push_screen(screen, closed)
 
         self.run_worker(open_screen(), name=name, exit_on_error=False)
 
@@ -715,6 +898,19 @@ class CloudpaneApp(App[int]):
             return InspectorScreen(store, self.hub.key(loc), str(loc))
 
         self._object_screen("inspect", make)
+
+    def action_view(self) -> None:
+        """F3: the first 256 KiB of the object under the cursor, by one ranged read."""
+
+        async def make(store: Store, loc: Location) -> Screen[None] | None:
+            try:
+                preview = await read_preview(store, self.hub.key(loc))
+            except CloudpaneError as exc:
+                self.push_screen(MessageDialog("Cannot view", plain(one_line(exc)), error=True))
+                return None
+            return ViewerScreen(str(loc), preview)
+
+        self._object_screen("view", make)
 
     def action_versions(self) -> None:
         async def make(store: Store, loc: Location) -> Screen[None] | None:
@@ -725,7 +921,7 @@ class CloudpaneApp(App[int]):
             can_download = other is not None and not other.is_bucket_list
             return VersionsScreen(store, self.hub.key(loc), str(loc), can_download=can_download)
 
-        self._object_screen("versions", make, deleted_ok=True)
+        self._object_screen("versions", make, deleted_ok=True, refresh=True)
 
     def action_presign(self) -> None:
         async def make(store: Store, loc: Location) -> Screen[None] | None:
@@ -810,14 +1006,48 @@ class CloudpaneApp(App[int]):
             self.push_screen(MessageDialog("Backup stopped", plain(one_line(exc)), error=True))
             return
         self.notify(report.line(), severity="information" if report.ok else "error", markup=False)
-        for pane in (self.left, self.right):
-            pane.load()
+        self.refresh_panes(dst)
 
     def action_transfers(self) -> None:
         self.push_screen(TransfersScreen(self.queue))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(classes="dialog-screen"))
+
+
+async def _has_keys(store: Store, prefix: str) -> bool:
+    """Whether anything is under ``prefix`` (one listing page of one key)."""
+    async for page in store.list(prefix, recursive=True, page_size=1):
+        if page:
+            return True
+    return False
+
+
+def _typed(loc: Location) -> str:
+    """A location as the user would type it as a destination folder (local folders with their trailing /)."""
+    if loc.kind == "local":
+        assert loc.path is not None
+        text = str(loc.path)
+        return text if text.endswith("/") else text + "/"
+    return str(loc)
+
+
+def _shows(shown: Location, place: Location) -> bool:
+    """Whether a pane showing ``shown`` lists something of ``place`` (the same folder, or one of its ancestors)."""
+    if shown.kind != place.kind:
+        return False
+    if shown.kind == "local":
+        if shown.path is None or place.path is None:
+            return False
+        here, there = Path(os.path.normpath(shown.path)), Path(os.path.normpath(place.path))
+        return here == there or here in there.parents
+    if shown.remote != place.remote:
+        return False
+    if shown.bucket is None:
+        return place.bucket is None
+    if shown.bucket != place.bucket:
+        return False
+    return place.key.startswith(shown.key)
 
 
 def _remove_tree_dirs(path: Path) -> None:

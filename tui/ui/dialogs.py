@@ -58,6 +58,9 @@ class ConfirmDialog(ModalScreen[str | None]):
                 yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
+        self._initial_focus()
+
+    def _initial_focus(self) -> None:
         self.query_one("#cancel" if self._danger else "#ok", Button).focus()
 
     @on(Button.Pressed, "#ok")
@@ -71,6 +74,65 @@ class ConfirmDialog(ModalScreen[str | None]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class TransferDialog(ConfirmDialog):
+    """Copy or move: what goes, an editable destination (prefilled with the other pane's location; Enter accepts)
+    and the choice for an existing destination, moved with the up and down arrows from anywhere in the dialog.
+
+    It answers like ``ConfirmDialog`` (the chosen conflict value, or None); ``destination`` is what was typed."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("up", "choice(-1)", "Previous choice", show=False),
+        Binding("down", "choice(1)", "Next choice", show=False),
+    ]
+
+    def __init__(
+        self, title: str, body: Text, destination: str, *, confirm: str, choices: list[tuple[str, str]]
+    ) -> None:
+        super().__init__(title, body, confirm=confirm, choices=choices)
+        self._destination = destination
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self._body)
+            yield Label("to (Enter accepts):")
+            yield Input(value=self._destination, id="destination", select_on_focus=False, compact=True)
+            yield Label("When the destination exists (↑ ↓):")
+            with RadioSet(id="choice", compact=True):
+                for i, (_value, label) in enumerate(self._choices):
+                    yield RadioButton(label, value=i == 0)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self._confirm, variant="primary", id="ok", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def _initial_focus(self) -> None:
+        # the arrows choose from anywhere (the input has no use for them): the set itself takes no focus
+        self.query_one(RadioSet).can_focus = False
+        box = self.query_one("#destination", Input)
+        box.focus()
+        box.cursor_position = len(box.value)
+
+    @property
+    def destination(self) -> str:
+        return self.query_one("#destination", Input).value.strip()
+
+    @property
+    def choice(self) -> str:
+        index = self.query_one(RadioSet).pressed_index
+        return self._choices[max(index, 0)][0]
+
+    def action_choice(self, delta: int) -> None:
+        buttons = list(self.query(RadioButton))
+        index = max(self.query_one(RadioSet).pressed_index, 0)
+        buttons[(index + delta) % len(buttons)].value = True
+
+    @on(Input.Submitted, "#destination")
+    def _submitted(self) -> None:
+        self.dismiss(self.choice)
 
 
 class PromptDialog(ModalScreen[str | None]):
@@ -190,9 +252,11 @@ KEYS = [
     ("Tab", "", "switch pane"),
     ("Enter", "", "open folder / bucket"),
     ("Backspace", "", "up one level"),
-    ("F3", "i", "inspect object or file"),
+    ("F3", "o", "view the object (its first 256 KiB)"),
+    ("", "i", "inspect object or file"),
     ("F5", "c", "copy to the other pane"),
     ("F6", "m", "move to the other pane"),
+    ("Shift+F6", "R", "rename in place"),
     ("F7", "n", "new folder (or bucket in a bucket list)"),
     ("F8", "d", "delete (asks first)"),
     ("Space", "Insert", "mark / unmark"),

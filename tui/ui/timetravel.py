@@ -185,6 +185,9 @@ class TimeTravel:
     def intercept(self, action: str) -> bool:
         """Handle ``action`` (a name) when time travel changes what it does; True when it was handled here."""
         active, other = travel_of(self.host.active), travel_of(self.host.other)
+        if active is not None and action == "rename":  # R renames in the present and restores in the past
+            self.restore()
+            return True
         if active is not None and action in REFUSED:
             self.app.notify(f"{active.label} is read-only: copy out (F5) or restore (R), or leave it (@)",
                              severity="warning", markup=False)  # fmt: skip
