@@ -231,8 +231,8 @@ class TransferQueue:
             t.done = max(0, min(t.size, t.done + n))
             if t.done > t.high:
                 t.high = t.done
-                if t.phase == "retrying" and t.done > t._mark:
-                    t.phase = None  # past where it was when it retried: running again
+                if t.phase in ("retrying", "hashing") and t.done > t._mark:
+                    t.phase = None  # bytes flow again (past where it was when it retried): running
 
         return progress
 
@@ -241,9 +241,9 @@ class TransferQueue:
         if t is None:
             return
         t.phase = phase
+        t._mark = t.high
         if phase == "retrying":
             t.retries = count
-            t._mark = t.high
         self._changed()
 
     def finished(self, item: Item, result: PutResult | None, error: BaseException | None) -> None:
@@ -421,7 +421,7 @@ class TransfersScreen(ModalScreen[None]):
 
     DEFAULT_CSS = """
     TransfersScreen #transfer-detail {
-        height: 3;
+        height: 4;
         border-top: solid $panel-lighten-2;
         color: $text;
     }
