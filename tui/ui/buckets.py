@@ -98,7 +98,7 @@ class BucketInspectorScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(Text("Bucket " + display_text(self.where)), classes="dialog-title")
+            yield Label("Bucket inspector", classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
                 yield Static(plain("loading…"), id="bucket-facts")
                 yield Static(Text("Objects and size: press s to count them (du)", style="dim"), id="bucket-du")
@@ -193,7 +193,8 @@ class BucketInspectorScreen(ModalScreen[None]):
         text.append(f"{humanize.naturalsize(size, binary=True)} ({size:,} bytes)")
         if state:
             text.append(f"\n{'':<{LABEL_WIDTH}}")
-            text.append(state, style="yellow" if state.startswith("counting") else "dim")
+            style = "red" if "failed" in state else "yellow" if state.startswith("counting") else "dim"
+            text.append(state, style=style)
         self.query_one("#bucket-du", Static).update(text)
 
     @work(exclusive=True, group="bucket-du", name="du bucket", exit_on_error=False)
@@ -222,8 +223,7 @@ class BucketInspectorScreen(ModalScreen[None]):
             raise
         except CloudpaneError as exc:
             self.counted = (objects, size)
-            self._show_count("")
-            self.query_one("#bucket-du", Static).update(Text("counting failed: " + one_line(exc), style="red"))
+            self._show_count(f"counting failed after {objects:,} objects: {one_line(exc)}")
             return
         self.counted, self.du_done = (objects, size), True
         self._show_count("complete")
