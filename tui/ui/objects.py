@@ -109,7 +109,7 @@ def elide_middle(text: str, width: int) -> str:
 #: the flag column ("latest") and the size column (or "DEL MARKER") of the versions table
 FLAG_WIDTH = 6
 SIZE_WIDTH = 10
-#: the table's cells have one space of padding each side; a vertical scrollbar is always room-reserved
+#: the table's cells have one space of padding each side; a vertical scrollbar (when the rows do not fit) takes 2
 CELL_PADDING = 2
 SCROLLBAR = 2
 #: the ETag keeps at least this much room beside a whole VersionId (else both are elided in the middle)
@@ -146,10 +146,6 @@ class VersionsScreen(ModalScreen[None]):
     ]
 
     DEFAULT_CSS = """
-    VersionsScreen #versions-dialog {
-        width: 100%;
-        max-width: 140;
-    }
     VersionsScreen #versions-detail {
         height: auto;
         max-height: 3;
@@ -165,7 +161,7 @@ class VersionsScreen(ModalScreen[None]):
         self.widths: tuple[int, int, int] = (0, 0, 0)
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide tall", id="versions-dialog"):
+        with Vertical(classes="dialog wide tall"):
             yield Label(Text("Versions of " + display_text(self.where)), classes="dialog-title")
             table: DataTable[Text] = DataTable(cursor_type="row", id="versions")
             yield table
@@ -182,7 +178,9 @@ class VersionsScreen(ModalScreen[None]):
     def _render_table(self) -> None:
         """Lay the table out for its width and fill it from ``entries`` (the cursor stays on its row)."""
         table = self.query_one(DataTable)
-        avail = (table.size.width or self.size.width) - SCROLLBAR
+        # room for a vertical scrollbar only when the rows do not fit
+        scrollbar = SCROLLBAR if len(self.entries) >= table.size.height - 1 else 0
+        avail = (table.size.width or self.size.width) - scrollbar
         vid_len = max((len(display_text(e.version_id or "null")) for e in self.entries), default=4)
         etag_len = max((len(display_text(e.etag or "")) for e in self.entries), default=4)
         widths = version_widths(avail, vid_len, max(4, etag_len))
@@ -220,7 +218,7 @@ class VersionsScreen(ModalScreen[None]):
         if entry is not None:
             text.append("VersionId ", style="bold")
             text.append(display_text(entry.version_id or "null"))
-            text.append("  ETag ", style="bold")
+            text.append("\nETag      ", style="bold")
             text.append(display_text(entry.etag or "-") if not entry.is_delete_marker else "- (a delete marker)")
         self.query_one("#versions-detail", Static).update(text)
 
@@ -242,8 +240,9 @@ class VersionsScreen(ModalScreen[None]):
             status.update(plain(one_line(exc)))
             return
         self._render_table()
+        markers = sum(1 for e in self.entries if e.is_delete_marker)
         status.update(
-            plain(f"{len(self.entries)} versions · r restore · u undelete · g download · d delete · Esc close")
+            plain(f"{len(self.entries) - markers} version(s)" + (f", {markers} delete marker(s)" if markers else ""))
         )
 
     @property
