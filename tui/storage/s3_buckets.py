@@ -49,9 +49,11 @@ def _code(exc: bex.ClientError) -> tuple[str, int]:
 
 
 async def _fact(
-    label: str, call: Callable[[], Awaitable[Any]], describe: Callable[[Any], str], what: str
+    label: str, call: Callable[[], Awaitable[Any]], describe: Callable[[Any], str], answer: str, what: str
 ) -> BucketFact:
-    """Ask one thing; a missing configuration is ``not set``, a missing operation ``not available``."""
+    """Ask one thing; a missing configuration is ``not set``, a missing operation ``not available``. ``answer`` is
+    the element the reply must hold: ``rclone serve s3`` answers an unknown bucket subresource with a plain listing
+    (200), which says nothing about the setting: "not available", never "off"."""
     try:
         resp = await call()
     except bex.ClientError as exc:
@@ -63,6 +65,8 @@ async def _fact(
         return BucketFact(label, one_line(translate_error(exc, what)), "error")
     except Exception as exc:  # noqa: BLE001 - one fact's failure (a reset, a timeout) is shown in its line
         return BucketFact(label, one_line(translate_error(exc, what)), "error")
+    if not resp.get(answer):  # absent, or empty: botocore parsed another document (a listing) into that shape
+        return BucketFact(label, "", "not available")
     value = describe(resp)
     return BucketFact(label, value, "set") if value else BucketFact(label, "", "not set")
 
@@ -163,24 +167,28 @@ async def inspect_s3_bucket(client: S3Client, name: str, features: Features) -> 
             "Block Public Access",
             lambda: client.get_public_access_block(Bucket=name),
             _public_access,
+            "PublicAccessBlockConfiguration",
             "get public access block",
         ),
         _fact(
             "Object ownership",
             lambda: client.get_bucket_ownership_controls(Bucket=name),
             _ownership,
+            "OwnershipControls",
             "get ownership controls",
         ),
         _fact(
             "Object Lock",
             lambda: client.get_object_lock_configuration(Bucket=name),
             _object_lock,
+            "ObjectLockConfiguration",
             "get object lock configuration",
         ),
         _fact(
             "Default encryption",
             lambda: client.get_bucket_encryption(Bucket=name),
             _encryption,
+            "ServerSideEncryptionConfiguration",
             "get bucket encryption",
         ),
     )

@@ -336,6 +336,9 @@ class TransferQueue:
     async def retry(self, t: Transfer) -> None:
         """Run one failed or cancelled item again, on its own, exactly as its first attempt: the same source
         version, conflict policy and move (``plan.run_item``). The source is stat'ed again (that version)."""
+        if t in self.items:
+            t.state, t.error = "queued", ""  # not finished while it starts again: C and Delete leave it alone
+            self._changed()
         with contextlib.suppress(CloudpaneError, asyncio.CancelledError):  # the tracker hooks record the outcome
             await run_item(t.item, self._options(), tracker=self, fresh=True)
 
@@ -475,7 +478,7 @@ class TransfersScreen(ModalScreen[None]):
         summary = f"{_size(done)} of {_size(total)} · {rate} · ETA {eta} · " + " · ".join(
             f"{n} {state}" for state, n in sorted(counts.items())
         )
-        self.query_one("#totals", Static).update(Text(summary if q.items else "no transfers yet"))
+        self.query_one("#totals", Static).update(Text(summary if q.items else "no transfers"))
         self.query_one("#total-bar", ProgressBar).update(total=max(total, 1), progress=done)
         for t in q.items:
             if t.state == "running":
