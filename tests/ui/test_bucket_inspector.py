@@ -330,3 +330,76 @@ async def test_an_azure_container(
     finally:
         service.delete_container(container)
         service.close()
+
+
+async def test_a_setting_that_cannot_be_read_is_an_error_in_its_line_only(
+    proxy: FaultProxy, s3: Any, new_bucket: Any, tmp_path: Path
+) -> None:
+    bucket = new_bucket("denied")
+    s3.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    )
+    proxy.add_rule("GetPublicAccessBlock", "status", status=403, code="AccessDenied", times=None)
+    app = make_app(tmp_path, "s3://")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspector(pilot, app, bucket)
+        got = facts(screen)
+        status, value = got["Block Public Access"]
+        assert status == "error" and "AccessDenied" in value, got
+        assert got["Object ownership"] == ("set", "BucketOwnerEnforced (ACLs disabled)")
+        assert got["Region"] == ("set", "us-east-1")
+        assert "error: " in body(screen) and "AccessDenied" in body(screen)
+
+
+async def test_a_bucket_gone_since_the_listing_says_so(s3_env: Any, s3: Any, new_bucket: Any, tmp_path: Path) -> None:
+    bucket = new_bucket("gone")
+    app = make_app(tmp_path, "s3://")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        s3.delete_bucket(Bucket=bucket)  # after the pane listed it
+        screen = await open_inspector(pilot, app, bucket)
+        assert screen.report is None
+        assert "NoSuchBucket" in body(screen), body(screen)
+        await pilot.press("v")  # nothing to toggle
+        assert app.screen is screen
+        assert errors(app) == []
+
+
+async def test_a_refused_versioning_change_says_why_and_changes_nothing(
+    proxy: FaultProxy, s3: Any, new_bucket: Any, tmp_path: Path
+) -> None:
+    bucket = new_bucket("refuse")
+    proxy.add_rule("PutBucketVersioning", "status", status=403, code="AccessDenied", times=None)
+    app = make_app(tmp_path, "s3://")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspector(pilot, app, bucket)
+        await pilot.press("v")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        assert any("AccessDenied" in message for _, _, message in errors(app)), errors(app)
+        assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+        assert facts(screen)["Versioning"] == ("not set", "never enabled")
+
+
+async def test_du_that_fails_midway_says_so_with_the_count_so_far(
+    proxy: FaultProxy, du_bucket: tuple[str, int], tmp_path: Path
+) -> None:
+    bucket, _ = du_bucket
+    proxy.add_rule(
+        "ListObjectsV2",
+        "status",
+        status=403,
+        code="AccessDenied",
+        times=None,
+        match=lambda r: "continuation-token" in r.query,
+    )
+    app = make_app(tmp_path, "s3://")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inspector(pilot, app, bucket)
+        await pilot.press("s")
+        await wait_until(pilot, "the count failed", lambda: "counting failed" in du_text(screen))
+        assert not screen.du_done and screen.counted[0] == 1000
+        text = du_text(screen)
+        assert "after 1,000 objects" in text and "AccessDenied" in text, text
