@@ -185,6 +185,10 @@ def row_text(t: Transfer, width: int) -> Text:
     room = max(0, width - STATE_WIDTH - 1 - PROGRESS_WIDTH)
     src, dst = display_text(t.item.src_label), display_text(t.item.dst_label)
     arrow = " → "
+    src_name, dst_name = src.rsplit("/", 1)[-1], dst.rsplit("/", 1)[-1]
+    if cell_len(src) + len(arrow) + cell_len(dst) > room and src_name and src_name == dst_name:
+        # the same name both sides: say it once, and where it goes (the whole paths are in the details)
+        src, dst = src_name, dst[: len(dst) - len(dst_name)]
     if cell_len(src) + len(arrow) + cell_len(dst) > room:
         half = max(0, (room - len(arrow)) // 2)
         if cell_len(src) <= half:
