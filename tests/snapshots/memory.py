@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -10,7 +11,17 @@ from datetime import UTC, datetime, timedelta
 from tui.config import Settings
 from tui.errors import ConflictError, NotFoundError
 from tui.locations import Location, validate_bucket_name
-from tui.storage.base import BucketInfo, Entry, Features, ObjectInfo, PutResult, Store, utf8_key
+from tui.storage.base import (
+    BucketFact,
+    BucketInfo,
+    BucketReport,
+    Entry,
+    Features,
+    ObjectInfo,
+    PutResult,
+    Store,
+    utf8_key,
+)
 from tui.storage.hub import StoreHub
 
 WHEN = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -20,13 +31,21 @@ FEATURES = Features(
 )  # fmt: skip
 
 
+def aws_version_id(key: str, n: int) -> str:
+    """A fixed VersionId of AWS's shape (32 characters of [A-Za-z0-9._])."""
+    raw = base64.b64encode(hashlib.sha256(f"{key}#{n}".encode()).digest()).decode()
+    return raw.replace("+", ".").replace("/", "_")[:32]
+
+
 class MemoryStore:
     features = FEATURES
 
-    def __init__(self, bucket: str, objects: dict[str, tuple[bytes, datetime]]) -> None:
+    def __init__(self, bucket: str, objects: dict[str, tuple[bytes, datetime]], *, aws_ids: bool = False) -> None:
         self.bucket = bucket
         self.objects = objects
         self.history: dict[str, list[Entry]] = {}
+        #: VersionIds of AWS's shape and length (else short ones like ``v3-README``)
+        self.aws_ids = aws_ids
 
     @property
     def url(self) -> str:
@@ -88,7 +107,8 @@ class MemoryStore:
                 continue
             e = self._entry(key)
             for n in range(3):
-                rows.append(replace(e, version_id=f"v{3 - n}-{key[:6]}", is_latest=n == 0,
+                vid = aws_version_id(key, n) if self.aws_ids else f"v{3 - n}-{key[:6]}"
+                rows.append(replace(e, version_id=vid, is_latest=n == 0,
                                     last_modified=WHEN - timedelta(days=n), size=(e.size or 0) + n))  # fmt: skip
         yield rows
 
@@ -104,13 +124,36 @@ class MemoryRemote:
     region = "us-east-1"
     name = "mem"
 
-    def __init__(self, buckets: dict[str, dict[str, tuple[bytes, datetime]]]) -> None:
+    def __init__(self, buckets: dict[str, dict[str, tuple[bytes, datetime]]], *, aws_ids: bool = False) -> None:
         self.buckets = buckets
+        self.aws_ids = aws_ids
+        self.versioning: dict[str, str] = {}
 
     def store(self, bucket: str) -> MemoryStore:
         if bucket not in self.buckets:
             raise NotFoundError(f"list mem:{bucket}: NoSuchBucket")
-        return MemoryStore(bucket, self.buckets[bucket])
+        return MemoryStore(bucket, self.buckets[bucket], aws_ids=self.aws_ids)
+
+    async def get_versioning(self, bucket: str) -> str | None:
+        return self.versioning.get(bucket)
+
+    async def set_versioning(self, bucket: str, enabled: bool) -> None:
+        self.versioning[bucket] = "Enabled" if enabled else "Suspended"
+
+    async def inspect_bucket(self, name: str) -> BucketReport:
+        """``BucketInspector``: fixed settings, one of each status."""
+        if name not in self.buckets:
+            raise NotFoundError(f"inspect bucket {name}: NoSuchBucket")
+        status = self.versioning.get(name, "")
+        facts = (
+            BucketFact("Region", "eu-central-1"),
+            BucketFact("Versioning", status) if status else BucketFact("Versioning", "never enabled", "not set"),
+            BucketFact("Block Public Access", "all public access blocked (4 of 4 settings on)"),
+            BucketFact("Object ownership", "BucketOwnerEnforced (ACLs disabled)"),
+            BucketFact("Object Lock", "", "not set"),
+            BucketFact("Default encryption", "", "not available"),
+        )
+        return BucketReport(name, facts, status)
 
     async def list_buckets(self) -> list[BucketInfo]:
         return [BucketInfo(name, WHEN) for name in sorted(self.buckets)]
@@ -137,9 +180,9 @@ class MemoryRemote:
 class MemoryHub(StoreHub):
     """Every s3 location resolves to the in-memory remote."""
 
-    def __init__(self, buckets: dict[str, dict[str, tuple[bytes, datetime]]]) -> None:
+    def __init__(self, buckets: dict[str, dict[str, tuple[bytes, datetime]]], *, aws_ids: bool = False) -> None:
         super().__init__(Settings())
-        self.memory = MemoryRemote(buckets)
+        self.memory = MemoryRemote(buckets, aws_ids=aws_ids)
 
     async def remote(self, location: Location) -> MemoryRemote:  # type: ignore[override]
         return self.memory

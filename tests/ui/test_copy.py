@@ -126,7 +126,7 @@ async def test_transfers_panel_lists_the_finished_copy_with_its_etag(
         await pilot.press("t")
         panel = app.screen
         assert isinstance(panel, TransfersScreen)
-        assert "nothing queued" in cell_text(panel.query_one("#items", Static).content)
+        assert "nothing queued" in panel.text()
         await pilot.press("escape")
         assert not isinstance(app.screen, TransfersScreen)
 
@@ -140,7 +140,7 @@ async def test_transfers_panel_lists_the_finished_copy_with_its_etag(
         panel = app.screen
         assert isinstance(panel, TransfersScreen)
         await pilot.pause()
-        items = cell_text(panel.query_one("#items", Static).content)
+        items = panel.text()
         assert items.startswith("done"), items
         assert items.count("done") == 1 and items.count("etag-me.txt") == 2, items  # one item: source -> target
         # long labels are shortened from the left so the names stay visible
@@ -196,7 +196,7 @@ async def test_a_failed_copy_says_why(s3_env: Any, s3: Any, new_bucket: Any, tmp
         await pilot.press("t")
         panel = app.screen
         assert isinstance(panel, TransfersScreen)
-        items = cell_text(panel.query_one("#items", Static).content)
+        items = panel.text()
         said = items + "\n".join(message for _, _, message in notifications(app))
         # BUG (tui/ui/app.py run_transfer): failures raised while expanding a source (here NotFoundError
         # "<path>: nothing there") go to Outcome.failures only, never to the queue nor to a notification

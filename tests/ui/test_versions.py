@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import DataTable
+import pytest
+from textual.widgets import DataTable, Static
 
 from tests.ui.conftest import SIZE, cell_text, cursor_to, errors, make_app, names, settle
 from tui.locations import parse_location
@@ -90,7 +91,8 @@ async def test_undelete_removes_the_delete_marker(s3_env: Any, s3: Any, new_buck
         assert isinstance(screen, VersionsScreen)
         table = screen.query_one("#versions", DataTable)
         assert table.row_count == 2
-        assert cell_text(table.get_row_at(0)[0]) == "latest DELETE MARKER"
+        assert cell_text(table.get_row_at(0)[0]) == "latest"
+        assert cell_text(table.get_row_at(0)[2]) == "DEL MARKER"
         assert version_ids(screen)[0] == marker["VersionId"]
 
         await pilot.press("u")
@@ -147,3 +149,45 @@ async def test_deleted_objects_shown_with_u_and_undeleted_from_the_pane(
         await settle(pilot)
         row = next(r for r in app.left.rows if r.name == "gone.txt")
         assert row.kind == "file"
+
+
+@pytest.mark.parametrize("width", [120, 100, 80])
+async def test_version_ids_whole_from_100_columns_elided_below_and_the_etag_shown(
+    s3_env: Any, s3: Any, new_bucket: Any, tmp_path: Any, width: int
+) -> None:
+    bucket = new_bucket("vw", versioned=True)
+    ids = [s3.put_object(Bucket=bucket, Key="doc.txt", Body=body)["VersionId"] for body in (b"one", b"two, longer")]
+    etags = {v["VersionId"]: v["ETag"].strip('"') for v in server_versions(s3, bucket, "doc.txt")}
+
+    app = make_app(f"s3://{bucket}/", tmp_path)
+    async with app.run_test(size=(width, 30)) as pilot:
+        await settle(pilot)
+        await cursor_to(pilot, app.left, "doc.txt")
+        await pilot.press("v")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, VersionsScreen)
+        table = screen.query_one("#versions", DataTable)
+        shown = version_ids(screen)
+        assert len(shown) == 2
+        for cell, vid in zip(shown, reversed(ids), strict=True):  # newest first
+            if width >= 100:
+                assert cell == vid, (width, cell, vid)
+            else:
+                # the middle elided: both ends of the id stay, the cell fits its column
+                head, _, tail = cell.partition("…")
+                assert tail and vid.startswith(head) and vid.endswith(tail) and len(cell) < len(vid), (cell, vid)
+        for row, vid in enumerate(reversed(ids)):
+            etag_cell = cell_text(table.get_row_at(row)[4])
+            etag = etags[vid]
+            head, _, tail = etag_cell.partition("…")
+            assert etag_cell == etag or (tail and etag.startswith(head) and etag.endswith(tail)), (etag_cell, etag)
+            assert len(head) >= 3, etag_cell  # enough of the ETag to tell versions apart
+        # the selected version's whole VersionId and ETag are under the table
+        detail = cell_text(screen.query_one("#versions-detail", Static).content)
+        assert ids[-1] in detail and etags[ids[-1]] in detail
+        await pilot.press("down")
+        detail = cell_text(screen.query_one("#versions-detail", Static).content)
+        assert ids[0] in detail and etags[ids[0]] in detail
+        # nothing is wider than the screen
+        assert sum(column.get_render_width(table) for column in table.columns.values()) <= width

@@ -13,6 +13,8 @@ from urllib.parse import parse_qs
 from tui.locations import validate_container_name
 from tui.storage.azure.options import AzureOptions
 from tui.storage.azure.remote import AzureRemote
+from tui.storage.azure_buckets import inspect_container
+from tui.storage.base import BucketReport
 
 
 class AzureAccount(AzureRemote):
@@ -26,6 +28,10 @@ class AzureAccount(AzureRemote):
 
     def container_name_problem(self, name: str) -> str | None:
         return validate_container_name(name)
+
+    async def inspect_bucket(self, name: str) -> BucketReport:
+        """``tui.storage.base.BucketInspector``: see tui/storage/azure_buckets.py."""
+        return await inspect_container(self, name)
 
     async def credentials_expire(self) -> datetime | None:
         """A SAS token's ``se`` (signed expiry); None for a shared key (it does not expire)."""

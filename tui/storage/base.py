@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from tui.errors import TransientError
 
@@ -172,6 +172,40 @@ class ChecksumMismatchError(TransientError):
 class BucketInfo:
     name: str
     created: datetime | None = None
+
+
+#: how one setting of a bucket was found: ``set`` (the value says what), ``not set`` (the server answered that
+#: nothing is configured: S3's NoSuchPublicAccessBlockConfiguration and the like), ``not available`` (this server or
+#: kind of store has no such setting, or it cannot be read from here), ``error`` (asking failed: the value says why)
+FactStatus = Literal["set", "not set", "not available", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class BucketFact:
+    """One line of a bucket's inspector: a label and what the server said. Values are server text: untrusted."""
+
+    label: str
+    value: str = ""
+    status: FactStatus = "set"
+
+
+@dataclass(frozen=True, slots=True)
+class BucketReport:
+    """What a remote tells about one bucket (container): its settings, in the order to show them."""
+
+    name: str
+    facts: tuple[BucketFact, ...]
+    #: the versioning status that a toggle starts from: "Enabled", "Suspended" or "" (never enabled); None when
+    #: versioning cannot be changed here (``Remote.set_versioning`` would refuse)
+    versioning: str | None = None
+
+
+@runtime_checkable
+class BucketInspector(Protocol):
+    """A remote that can describe a bucket's settings (region, versioning, public access, ownership, object lock).
+    Missing configurations are ``not set`` facts, never errors; a missing bucket raises NotFoundError."""
+
+    async def inspect_bucket(self, name: str) -> BucketReport: ...
 
 
 @runtime_checkable

@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from tui.locations import validate_bucket_name
+from tui.storage.base import BucketReport
 from tui.storage.options import S3Options
 from tui.storage.s3 import S3Remote
+from tui.storage.s3_buckets import inspect_s3_bucket
 
 
 class S3Account(S3Remote):
@@ -24,6 +26,10 @@ class S3Account(S3Remote):
 
     def container_name_problem(self, name: str) -> str | None:
         return validate_bucket_name(name)
+
+    async def inspect_bucket(self, name: str) -> BucketReport:
+        """``tui.storage.base.BucketInspector``: see tui/storage/s3_buckets.py."""
+        return await inspect_s3_bucket(self.client, name, self.features)
 
     async def credentials_expire(self) -> datetime | None:
         # botocore keeps refreshable credentials (SSO, assumed roles) behind the request signer; there is no

@@ -33,10 +33,10 @@ import os
 import stat as stat_mod
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from tui.errors import (
     CloudpaneError,
@@ -66,7 +66,7 @@ from tui.storage.base import (
 from tui.storage.meta import MD5_KEY, MTIME_KEY, format_mtime, format_mtime_ns, md5_b64_to_hex, md5_hex_to_b64
 from tui.transfer.parts import MiB, choose_part_size
 from tui.transfer.parts import first_failure as _first
-from tui.transfer.retry import RetryPolicy, retrying
+from tui.transfer.retry import RetryCounter, RetryPolicy, retrying
 
 if TYPE_CHECKING:
     from tui.transfer.journal import Journal, JournalUpload
@@ -76,6 +76,30 @@ MAX_COPY_OBJECT = 5 * 1024 * MiB
 
 Progress = Callable[[int], None]
 _T = TypeVar("_T")
+
+#: what a copy is doing besides moving bytes, for a UI: ``hashing`` the local file before a multipart upload (its
+#: md5chksum), ``verifying`` once every part is sent (the source unchanged, the whole-object MD5), ``completing`` the
+#: upload (CompleteMultipartUpload, Azure's block commit, a local rename), ``retrying`` (with the copy's number of
+#: retries so far)
+Phase = Literal["hashing", "verifying", "completing", "retrying"]
+#: hears (phase, count): ``count`` is the number of retries for ``retrying``, 0 otherwise
+OnPhase = Callable[[Phase, int], None]
+
+
+class _PhaseCounter(RetryCounter):
+    """Counts one copy's retries and reports each as the ``retrying`` phase; the batch's own counter (the
+    policy's) still counts them too."""
+
+    def __init__(self, outer: RetryCounter | None, on_phase: OnPhase) -> None:
+        super().__init__()
+        self.outer = outer
+        self.on_phase = on_phase
+
+    def add(self) -> None:
+        super().add()
+        if self.outer is not None:
+            self.outer.add()
+        self.on_phase("retrying", self.count)
 
 
 class IntegrityError(StoreError):
@@ -299,6 +323,7 @@ async def copy_object(
     progress: Progress | None = None,
     same_remote: bool = False,
     if_absent: bool = False,
+    on_phase: OnPhase | None = None,
 ) -> PutResult:
     """Copy ``src_key`` of ``src`` to ``dst_key`` of ``dst``. ``info`` saves a ``stat`` when the caller has one.
 
@@ -308,8 +333,12 @@ async def copy_object(
     server-side copy need the metadata before they start).
 
     ``if_absent``: the caller found no object at the destination; where the store honours conditional writes the
-    write is ``If-None-Match: *``, and a key created meanwhile raises PreconditionFailed (exit 5), untouched."""
+    write is ``If-None-Match: *``, and a key created meanwhile raises PreconditionFailed (exit 5), untouched.
+
+    ``on_phase`` hears the phases (``Phase``) and every retry of this copy."""
     opts = options or CopyOptions()
+    if on_phase is not None:
+        opts = replace(opts, retry=replace(opts.retry, counter=_PhaseCounter(opts.retry.counter, on_phase)))
     exclusive = if_absent and dst.features.conditional_writes
     policy = opts.retry
     if info is None:
@@ -373,6 +402,8 @@ async def copy_object(
         # rclone's md5chksum must be known when the upload starts (S3 sets metadata at CreateMultipartUpload), so
         # it comes from a prepass; the bytes sent are hashed again in order and must match it (else the file
         # changed during the upload)
+        if on_phase is not None:
+            on_phase("hashing", 0)
         whole = await asyncio.to_thread(_hash_file, str(local))
         metadata[MD5_KEY] = md5_hex_to_b64(whole)
         expected_md5 = whole
@@ -401,10 +432,14 @@ async def copy_object(
             )
         else:
             parts = await _upload_stream(src, src_key, writer, size, part_size, opts, progress)
+        if on_phase is not None and (local is not None or expected_md5 is not None):
+            on_phase("verifying", 0)
         if local is not None and before is not None:
             after = await asyncio.to_thread(os.stat, local)
             if _fingerprint(after) != before:
                 raise _changed(local)
+        if on_phase is not None:
+            on_phase("completing", 0)
         if exclusive and isinstance(writer, ExclusiveWriter):
             exclusive_writer = writer
             result = await retrying(lambda: exclusive_writer.complete_if_absent(parts), policy=policy)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from tui.config import Settings
 from tui.errors import (
@@ -27,7 +28,7 @@ from tui.locations import Location
 from tui.safety import display_text
 from tui.storage.base import Entry, InContainer, LocalSource, LocalTarget, ObjectInfo, PutResult, Store
 from tui.storage.hub import StoreHub
-from tui.transfer.copy import Bandwidth, CopyOptions, copy_object
+from tui.transfer.copy import Bandwidth, CopyOptions, Phase, copy_object
 from tui.transfer.journal import Journal
 from tui.transfer.pool import TaskPool
 from tui.transfer.retry import RetryPolicy
@@ -47,6 +48,14 @@ class Tracker(Protocol):
     def started(self, item: Item, size: int) -> Callable[[int], None] | None: ...
 
     def finished(self, item: Item, result: PutResult | None, error: BaseException | None) -> None: ...
+
+
+@runtime_checkable
+class PhaseTracker(Protocol):
+    """A Tracker that also hears what a started item is doing besides moving bytes (``tui.transfer.copy.Phase``:
+    hashing, verifying, completing, retrying with its count of retries so far)."""
+
+    def phase(self, item: Item, phase: Phase, count: int) -> None: ...
 
 
 @dataclass
@@ -223,6 +232,7 @@ async def run_item(
                 tracker.finished(item, None, None)
             return None
         progress = tracker.started(item, info.size) if tracker else None
+        on_phase = functools.partial(tracker.phase, item) if isinstance(tracker, PhaseTracker) else None
         result = await copy_object(
             item.src,
             item.src_key,
@@ -233,6 +243,7 @@ async def run_item(
             same_remote=item.same_remote,
             progress=progress,
             if_absent=decision == "absent",
+            on_phase=on_phase,
         )
         if item.move:
             await item.src.delete(item.src_key, version_id=None)

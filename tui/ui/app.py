@@ -894,6 +894,11 @@ class CloudpaneApp(App[int]):
         self.run_worker(open_screen(), name=name, exit_on_error=False)
 
     def action_inspect(self) -> None:
+        row = self.active.current_row
+        if row is not None and row.kind == "bucket":
+            self._inspect_bucket(self._row_location(self.active, row), row.name)
+            return
+
         async def make(store: Store, loc: Location) -> Screen[None] | None:
             return InspectorScreen(store, self.hub.key(loc), str(loc))
 
@@ -911,6 +916,18 @@ class CloudpaneApp(App[int]):
             return ViewerScreen(str(loc), preview)
 
         self._object_screen("view", make)
+
+    def _inspect_bucket(self, loc: Location, name: str) -> None:
+        """i on a bucket (container) row: its settings, versioning toggle, du (tui/ui/buckets.py)."""
+
+        async def open_screen() -> None:
+            from tui.ui.buckets import BucketInspectorScreen
+
+            self.push_screen(
+                BucketInspectorScreen(await self.hub.remote(loc), await self.hub.store(loc), name, str(loc))
+            )
+
+        self.run_worker(open_screen(), name="inspect bucket", exit_on_error=False)
 
     def action_versions(self) -> None:
         async def make(store: Store, loc: Location) -> Screen[None] | None:

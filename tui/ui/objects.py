@@ -95,8 +95,47 @@ class DownloadVersion(Message):
         self.store, self.key, self.entry = store, key, entry
 
 
+def elide_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, its middle replaced by "…" (both ends of an id stay)."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    tail = (width - 1) // 2
+    head = width - 1 - tail
+    return text[:head] + "…" + (text[-tail:] if tail else "")
+
+
+#: the flag column ("latest") and the size column (or "DEL MARKER") of the versions table
+FLAG_WIDTH = 6
+SIZE_WIDTH = 10
+#: the table's cells have one space of padding each side; a vertical scrollbar (when the rows do not fit) takes 2
+CELL_PADDING = 2
+SCROLLBAR = 2
+#: the ETag keeps at least this much room beside a whole VersionId (else both are elided in the middle)
+MIN_ETAG = 10
+
+
+def version_widths(avail: int, vid_len: int, etag_len: int) -> tuple[int, int, int]:
+    """(Modified, VersionId, ETag) widths for a table ``avail`` cells wide: dates shrink first (seconds go), the
+    VersionId stays whole while the ETag keeps MIN_ETAG cells, then both are elided in the middle."""
+    content = max(0, avail - FLAG_WIDTH - SIZE_WIDTH - 5 * CELL_PADDING)
+    modified = 19 if content >= 19 + vid_len + etag_len else 16
+    rest = max(0, content - modified)
+    if rest >= vid_len + etag_len:
+        return modified, vid_len, max(etag_len, rest - vid_len)
+    if rest - vid_len >= MIN_ETAG:
+        return modified, vid_len, rest - vid_len
+    vid = max(8, rest * 3 // 5)
+    return modified, vid, max(6, rest - vid)
+
+
 class VersionsScreen(ModalScreen[None]):
-    """Every version and delete marker of one key, newest first. Actions post back to the app."""
+    """Every version and delete marker of one key, newest first. Actions post back to the app.
+
+    The VersionId shows whole where the terminal is wide enough (100 columns for a 36-character id) and is elided
+    in its middle below; the ETag takes what is left, and the selected version's whole VersionId and ETag are in
+    the line under the table."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Close"),
@@ -106,48 +145,104 @@ class VersionsScreen(ModalScreen[None]):
         Binding("d,f8", "delete", "Delete version"),
     ]
 
+    DEFAULT_CSS = """
+    VersionsScreen #versions-detail {
+        height: auto;
+        max-height: 3;
+    }
+    """
+
     def __init__(self, store: Store, key: str, where: str, *, can_download: bool) -> None:
         super().__init__(classes="dialog-screen")
         self.store, self.key, self.where = store, key, where
         self.entries: list[Entry] = []
         self.can_download = can_download
+        #: the (Modified, VersionId, ETag) widths the table is laid out for
+        self.widths: tuple[int, int, int] = (0, 0, 0)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide tall"):
             yield Label(Text("Versions of " + display_text(self.where)), classes="dialog-title")
             table: DataTable[Text] = DataTable(cursor_type="row", id="versions")
-            table.add_columns("", "Modified", "Size", "VersionId", "ETag")
             yield table
+            yield Static("", id="versions-detail")
             yield Static("", id="versions-status")
             yield Footer()
 
     def on_mount(self) -> None:
         self.load()
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._render_table)
+
+    def _render_table(self) -> None:
+        """Lay the table out for its width and fill it from ``entries`` (the cursor stays on its row)."""
+        table = self.query_one(DataTable)
+        # room for a vertical scrollbar only when the rows do not fit
+        scrollbar = SCROLLBAR if len(self.entries) >= table.size.height - 1 else 0
+        avail = (table.size.width or self.size.width) - scrollbar
+        vid_len = max((len(display_text(e.version_id or "null")) for e in self.entries), default=4)
+        etag_len = max((len(display_text(e.etag or "")) for e in self.entries), default=4)
+        widths = version_widths(avail, vid_len, max(4, etag_len))
+        row = table.cursor_row
+        table.clear(columns=True)
+        modified, vid, etag = widths
+        self.widths = widths
+        table.add_column("", width=FLAG_WIDTH)
+        table.add_column("Modified", width=modified)
+        table.add_column("Size", width=SIZE_WIDTH)
+        table.add_column("VersionId", width=vid)
+        table.add_column("ETag", width=etag)
+        for e in self.entries:
+            when = e.last_modified.astimezone() if e.last_modified else None
+            stamp = when.strftime("%Y-%m-%d %H:%M:%S" if modified >= 19 else "%Y-%m-%d %H:%M") if when else "-"
+            size = (
+                Text("DEL MARKER", style="bold red")
+                if e.is_delete_marker
+                else Text(humanize.naturalsize(e.size or 0, binary=True), justify="right")
+            )
+            table.add_row(
+                Text("latest" if e.is_latest else "", style="bold green"),
+                Text(stamp),
+                size,
+                Text(elide_middle(display_text(e.version_id or "null"), vid)),
+                Text(elide_middle(display_text(e.etag or ""), etag), style="dim"),
+            )
+        if self.entries:
+            table.move_cursor(row=min(max(row, 0), len(self.entries) - 1), animate=False)
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        entry = self.current
+        text = Text()
+        if entry is not None:
+            text.append("VersionId ", style="bold")
+            text.append(display_text(entry.version_id or "null"))
+            text.append("\nETag      ", style="bold")
+            text.append(display_text(entry.etag or "-") if not entry.is_delete_marker else "- (a delete marker)")
+        self.query_one("#versions-detail", Static).update(text)
+
+    @on(DataTable.RowHighlighted, "#versions")
+    def _highlighted(self) -> None:
+        self._show_detail()
+
     @work(exclusive=True, name="versions", exit_on_error=False)
     async def load(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
         self.entries = []
+        self._render_table()
         status = self.query_one("#versions-status", Static)
         status.update(plain("loading…"))
         try:
             async for page in self.store.list_versions(self.key, exact=True):
-                for e in page:
-                    self.entries.append(e)
-                    flag = ("latest " if e.is_latest else "") + ("DELETE MARKER" if e.is_delete_marker else "")
-                    table.add_row(
-                        Text(flag.strip() or " ", style="bold red" if e.is_delete_marker else "bold green"),
-                        Text(_stamp(e.last_modified)),
-                        Text("" if e.is_delete_marker else humanize.naturalsize(e.size or 0, binary=True)),
-                        plain(e.version_id or "null"),
-                        plain(e.etag or ""),
-                    )
+                self.entries.extend(page)
+                self._render_table()
         except CloudpaneError as exc:
             status.update(plain(one_line(exc)))
             return
+        self._render_table()
+        markers = sum(1 for e in self.entries if e.is_delete_marker)
         status.update(
-            plain(f"{len(self.entries)} versions · r restore · u undelete · g download · d delete · Esc close")
+            plain(f"{len(self.entries) - markers} version(s)" + (f", {markers} delete marker(s)" if markers else ""))
         )
 
     @property
