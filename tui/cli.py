@@ -19,6 +19,7 @@ import click
 import humanize
 
 from tui import __version__
+from tui.cliflags import add_global_params, current_flags, global_params
 from tui.config import Settings, load_settings
 from tui.errors import (
     CloudpaneError,
@@ -42,10 +43,27 @@ T = TypeVar("T")
 
 # -- output helpers ------------------------------------------------------------------------------------------
 def _err(text: str) -> None:
+    """An error or a failure on stderr: printed whatever -q says."""
     click.echo(f"cloudpane: {text}", err=True)
 
 
+def _say(text: str) -> None:
+    """A summary, note or warning on stderr: not with -q."""
+    if not current_flags().quiet:
+        click.echo(f"cloudpane: {text}", err=True)
+
+
+def _op(text: str) -> None:
+    """One line per operation done (``a -> b``, ``delete: k``) on stdout: not with -q."""
+    if not current_flags().quiet:
+        click.echo(text)
+
+
 def _fail(exc: BaseException) -> NoReturn:
+    if not isinstance(exc, CloudpaneError):
+        from tui.errors import network_error
+
+        exc = network_error(exc, "error") or exc  # an SDK's connection error that no store translated
     _err(f"error: {one_line(exc)}")
     raise SystemExit(int(exit_code_for(exc)))
 
@@ -107,7 +125,11 @@ def _stdout_closed() -> NoReturn:
 
 
 def _settings() -> Settings:
+    from tui.config import S3Override, set_cli_override
+
+    flags = current_flags()
     try:
+        set_cli_override(S3Override(profile=flags.profile, endpoint_url=flags.endpoint_url, region=flags.region))
         return load_settings()
     except CloudpaneError as exc:
         _fail(exc)
@@ -121,13 +143,24 @@ def _parse(text: str) -> Location:
 
 
 class _Group(click.Group):
-    """``cloudpane [LEFT [RIGHT]]``: arguments that are not a command name open the TUI on those locations."""
+    """``cloudpane [LEFT [RIGHT]]``: arguments that are not a command name open the TUI on those locations.
+    Every command that talks to a store gets the global flags (tui.cliflags), as aws accepts them after it."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        add_global_params(cmd)
+        super().add_command(cmd, name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value = {o for p in self.params if isinstance(p, click.Option) and not p.is_flag for o in p.opts}
+        skip = False
         for i, arg in enumerate(args):
+            if skip:
+                skip = False
+                continue
             if arg == "--":
                 break
             if arg.startswith("-"):
+                skip = arg in takes_value  # `--profile NAME ls`: NAME is the option's, not a location
                 continue
             if arg not in self.commands:
                 args = [*args[:i], "tui", *args[i:]]
@@ -156,7 +189,11 @@ def main(ctx: click.Context, demo: bool) -> None:
         _open_tui(demo=demo, left=None, right=None)
 
 
+main.params.extend(global_params())  # before the command too: `cloudpane --profile x ls s3://b`
+
+
 def _open_tui(*, demo: bool, left: str | None, right: str | None) -> None:
+    _settings()  # checks the global flags and hands --profile, --endpoint-url and --region to the TUI's settings
     try:
         from tui.ui.app import run_app  # type: ignore[import-not-found,unused-ignore]  # the only place the CLI touches Textual, lazily
     except ImportError:
@@ -254,10 +291,9 @@ def _bucket_root(loc: Location, verb: str) -> str:
 
 
 @main.command()
-@click.option("--region", help="Region for the new bucket (default: the remote's region).")
 @click.option("--versioning", is_flag=True, help="Turn on object versioning.")
 @click.argument("location")
-def mb(region: str | None, versioning: bool, location: str) -> None:
+def mb(versioning: bool, location: str) -> None:
     """Make a private bucket (no public ACL; Block Public Access where the server has it)."""
     loc = _parse(location)
     settings = _settings()
@@ -266,10 +302,11 @@ def mb(region: str | None, versioning: bool, location: str) -> None:
         bucket = _bucket_root(loc, "mb")
         async with StoreHub(settings) as hub:
             remote = await hub.remote(loc)
-            warnings = await remote.create_bucket(bucket, region=region, versioning=versioning)
+            # the region is the remote's: --region (a global flag, as in aws s3 mb) sets it
+            warnings = await remote.create_bucket(bucket, versioning=versioning)
         for w in warnings:
-            _err(f"warning: {display_text(w)}")
-        click.echo(f"make_bucket: {display_text(bucket)}" + (" (versioning on)" if versioning else ""))
+            _say(f"warning: {display_text(w)}")
+        _op(f"make_bucket: {display_text(bucket)}" + (" (versioning on)" if versioning else ""))
 
     _run(run)
 
@@ -286,13 +323,13 @@ def rb(location: str) -> None:
         async with StoreHub(settings) as hub:
             remote = await hub.remote(loc)
             await remote.delete_bucket(bucket)
-        click.echo(f"remove_bucket: {display_text(bucket)}")
+        _op(f"remove_bucket: {display_text(bucket)}")
 
     _run(run)
 
 
 def _echo_done(src: str, dst: str, size: int) -> None:
-    click.echo(f"{display_text(src)} -> {display_text(dst)} ({humanize.naturalsize(size, binary=True)})")
+    _op(f"{display_text(src)} -> {display_text(dst)} ({humanize.naturalsize(size, binary=True)})")
 
 
 def _echo_fail(what: str, exc: BaseException) -> None:
@@ -377,7 +414,7 @@ def _transfer(
         summary += f", {len(outcome.failures)} failed"
     if retries.count:
         summary += f", {retries.count} {'retry' if retries.count == 1 else 'retries'}"
-    _err(summary)
+    _say(summary)
     raise SystemExit(outcome.exit_code())
 
 
@@ -621,7 +658,7 @@ def rm(recursive: bool, version_id: str | None, location: str) -> None:
                         else:
                             outcome.done += 1
                             shown = "/" + e.key if loc.kind == "local" else e.key
-                            click.echo(f"delete: {display_text(shown)}")
+                            _op(f"delete: {display_text(shown)}")
                 if loc.kind == "local" and outcome.done and not outcome.failures:
                     _remove_empty_dirs(loc)
                 if outcome.done == 0 and not outcome.failures:
@@ -639,7 +676,7 @@ def rm(recursive: bool, version_id: str | None, location: str) -> None:
                 await store.stat(key)  # exit 4 for a key that is not there
             await store.delete(key, version_id=version_id)
             outcome.done += 1
-            click.echo(f"delete: {display_text(key)}" + (f" version {display_text(version_id)}" if version_id else ""))
+            _op(f"delete: {display_text(key)}" + (f" version {display_text(version_id)}" if version_id else ""))
 
     _run(run)
     raise SystemExit(outcome.exit_code())
@@ -709,7 +746,7 @@ def presign(expires: str, version_id: str | None, location: str) -> None:
 def _report(report: BackupReport, as_json: bool) -> NoReturn:
     """Notes, then the summary (or, when the delete gate refused, one line per refusal: exit 5)."""
     for note in report.notes:
-        _err(note)
+        _say(note)
     if as_json:
         click.echo(report.as_json())
     if report.refusals and not report.failed and not report.refused:
@@ -717,12 +754,12 @@ def _report(report: BackupReport, as_json: bool) -> NoReturn:
             _err(f"error: {line}")
         raise SystemExit(int(ExitCode.CONFLICT))
     if not as_json:
-        _err(report.line())
+        _say(report.line())
     raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.PARTIAL))
 
 
 def _note(text: str) -> None:
-    _err(f"note: {text}")
+    _say(f"note: {text}")
 
 
 def _max_delete(text: str | None) -> None:
@@ -734,12 +771,15 @@ def _max_delete(text: str | None) -> None:
         _fail(exc)
 
 
-def _print_action(action: BackupAction, *, verbose: bool, as_json: bool = False) -> None:
-    """Plan lines go to stdout, or to stderr with --json so that stdout is one JSON document."""
+def _print_action(action: BackupAction, *, verbose: bool, as_json: bool = False, plan: bool = False) -> None:
+    """Plan lines go to stdout, or to stderr with --json so that stdout is one JSON document. Unchanged files (=)
+    only with -v, in a dry run too; with -q only failures and a dry run's plan (which is its result)."""
     if action.op == "=" and not verbose:
         return
     if action.op == "!":
         _err(f"failed: {action.line()}")
+        return
+    if current_flags().quiet and not plan:
         return
     click.echo(action.line(), err=as_json)
 
@@ -813,7 +853,7 @@ def backup(
                         ),
                         copy_options=copy_options,
                         same_remote=hub.same_remote(src_loc, dst_loc),
-                        on_action=lambda a: _print_action(a, verbose=verbose or dry_run, as_json=as_json),
+                        on_action=lambda a: _print_action(a, verbose=verbose, as_json=as_json, plan=dry_run),
                         on_note=_note,
                     )
                 except DeleteRefused as exc:
@@ -864,7 +904,7 @@ def restore(
                     keep=keep,
                     options=BackupOptions(dry_run=dry_run, files_in_flight=settings.max_files_in_flight),
                     copy_options=copy_options,
-                    on_action=lambda a: _print_action(a, verbose=verbose or dry_run, as_json=as_json),
+                    on_action=lambda a: _print_action(a, verbose=verbose, as_json=as_json, plan=dry_run),
                     src_entries=stream,
                     on_note=_note,
                 )
@@ -935,7 +975,7 @@ def sync_cmd(
                         keep=keep,
                         copy_options=copy_options,
                         dry_run=dry_run,
-                        on_action=lambda act: _print_action(act, verbose=False, as_json=as_json),
+                        on_action=lambda act: _print_action(act, verbose=False, as_json=as_json, plan=dry_run),
                         files_in_flight=settings.max_files_in_flight,
                         gate=DeleteGate(DeleteLimit.parse(max_delete), force),
                         resolve=mode,
