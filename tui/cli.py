@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import humanize
@@ -31,32 +31,47 @@ from tui.errors import (
 )
 from tui.locations import Location, parse_location
 from tui.safety import display_text
-from tui.storage.base import MAX_PRESIGN, Entry, PutResult, Store
+from tui.storage.base import MAX_PRESIGN, Entry, Store
 from tui.storage.hub import StoreHub
 from tui.sync.backup import Action as BackupAction
 from tui.sync.backup import Report as BackupReport
 from tui.timeparse import parse_duration
-from tui.transfer.plan import Item, Outcome
+from tui.transfer.plan import Outcome
+
+if TYPE_CHECKING:
+    from tui.progress import TransferProgress
 
 T = TypeVar("T")
 
 
 # -- output helpers ------------------------------------------------------------------------------------------
+#: the progress display being drawn (stderr is a terminal): lines go above it, never over it
+_display: TransferProgress | None = None
+
+
+def _echo(text: str, *, err: bool) -> None:
+    display = _display
+    if display is not None and display.active and (err or sys.stdout.isatty()):
+        display.echo(text)
+        return
+    click.echo(text, err=err)
+
+
 def _err(text: str) -> None:
     """An error or a failure on stderr: printed whatever -q says."""
-    click.echo(f"cloudpane: {text}", err=True)
+    _echo(f"cloudpane: {text}", err=True)
 
 
 def _say(text: str) -> None:
     """A summary, note or warning on stderr: not with -q."""
     if not current_flags().quiet:
-        click.echo(f"cloudpane: {text}", err=True)
+        _echo(f"cloudpane: {text}", err=True)
 
 
 def _op(text: str) -> None:
     """One line per operation done (``a -> b``, ``delete: k``) on stdout: not with -q."""
     if not current_flags().quiet:
-        click.echo(text)
+        _echo(text, err=False)
 
 
 def _fail(exc: BaseException) -> NoReturn:
@@ -366,6 +381,18 @@ def mv(recursive: bool, force: bool, bwlimit: str | None, sources: tuple[str, ..
     _transfer(sources, destination, recursive=recursive, move=True, force=force, bwlimit=bwlimit)
 
 
+def _progress() -> TransferProgress | None:
+    """The progress display of a transfer: on a terminal (stderr), unless -q or --no-progress."""
+    flags = current_flags()
+    if flags.quiet or flags.no_progress or not sys.stderr.isatty():
+        return None
+    from tui.progress import TransferProgress
+
+    global _display
+    _display = TransferProgress()
+    return _display
+
+
 def _transfer(
     sources: tuple[str, ...], destination: str, *, recursive: bool, move: bool, force: bool, bwlimit: str | None
 ) -> None:
@@ -381,7 +408,7 @@ def _transfer(
         bandwidth = Bandwidth(parse_size(bwlimit)) if bwlimit else None
     except (CloudpaneError, ValueError) as exc:
         _fail(UsageError(f"--bwlimit {display_text(bwlimit or '')}: {exc}"))
-    bar = ProgressLine() if sys.stderr.isatty() else None
+    bar = _progress()
     outcome = Outcome(on_done=_echo_done, on_fail=_echo_fail, tracker=bar)
     retries = RetryCounter()
 
@@ -416,72 +443,6 @@ def _transfer(
         summary += f", {retries.count} {'retry' if retries.count == 1 else 'retries'}"
     _say(summary)
     raise SystemExit(outcome.exit_code())
-
-
-class ProgressLine:
-    """A one-line progress bar on stderr (a terminal only): total bytes, speed, ETA, files, the current file."""
-
-    def __init__(self) -> None:
-        from tui.transfer.stats import Stats
-
-        self.stats = Stats()
-        self.current = ""
-        self._task: asyncio.Task[None] | None = None
-
-    # Tracker hooks
-    def queued(self, item: Item) -> None:
-        self.stats.files_total += 1
-
-    def started(self, item: Item, size: int) -> Callable[[int], None]:
-        self.stats.total += size
-        self.current = item.src_label
-        return self.stats.add
-
-    def finished(self, item: Item, result: PutResult | None, error: BaseException | None) -> None:
-        if error is not None:
-            self.stats.files_failed += 1
-        elif result is None:
-            self.stats.files_skipped += 1
-        else:
-            self.stats.files_done += 1
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._draw()
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-    async def _loop(self) -> None:
-        while True:
-            self._draw()
-            await asyncio.sleep(0.25)
-
-    def _draw(self) -> None:
-        st = self.stats
-        st.sample()
-        width = 24
-        filled = int(st.fraction * width)
-        eta = humanize.naturaldelta(st.eta) if st.eta is not None else "-"
-        line = (
-            f"[{'#' * filled}{'.' * (width - filled)}] {st.fraction * 100:5.1f}% "
-            f"{humanize.naturalsize(st.done, binary=True)}/{humanize.naturalsize(st.total, binary=True)} "
-            f"{humanize.naturalsize(st.speed, binary=True)}/s ETA {eta} "
-            f"files {st.files_done}/{st.files_total}"
-            + (f" failed {st.files_failed}" if st.files_failed else "")
-            + f" {display_text(self.current, max_len=40)}"
-        )
-        try:
-            columns = os.get_terminal_size(sys.stderr.fileno()).columns
-        except OSError:
-            columns = 100
-        sys.stderr.write("\r" + line[: columns - 1].ljust(columns - 1))
-        sys.stderr.flush()
 
 
 @main.command()

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, cast
-
 from urllib.parse import urlsplit
 
 import platformdirs

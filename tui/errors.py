@@ -138,7 +138,13 @@ def os_error(what: str, exc: OSError) -> CloudpaneError:
 
 # --- network failures ------------------------------------------------------------------------------------------
 #: OpenSSL's words for "the other side did not speak TLS" (an https:// URL on a plain-HTTP port)
-_PLAIN_HTTP = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST", "UNKNOWN_PROTOCOL")
+_PLAIN_HTTP = (
+    "WRONG_VERSION_NUMBER",
+    "RECORD_LAYER_FAILURE",
+    "PACKET_LENGTH_TOO_LONG",
+    "HTTP_REQUEST",
+    "UNKNOWN_PROTOCOL",
+)
 #: rustls' and reqwest's (obstore) words, lower case
 _NATIVE = (
     ("invalidcontenttype", "plain"),
