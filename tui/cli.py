@@ -162,7 +162,10 @@ class _Group(click.Group):
     Every command that talks to a store gets the global flags (tui.cliflags), as aws accepts them after it."""
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        from tui.clihelp import decorate
+
         add_global_params(cmd)
+        decorate(cmd)  # examples in --help, location completion
         super().add_command(cmd, name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -946,6 +949,18 @@ def sync_cmd(
                     return exc.report
 
     _report(_run(run), as_json)
+
+
+# -- completion ----------------------------------------------------------------------------------------------
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script of SHELL (click's, as `_CLOUDPANE_COMPLETE=SHELL_source cloudpane` does).
+
+    Completes commands, options, s3://, az:// and the remotes of the config; local paths by the shell."""
+    from tui.clihelp import completion_source
+
+    click.echo(completion_source(shell, main))
 
 
 # -- demo server ---------------------------------------------------------------------------------------------
