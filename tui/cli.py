@@ -40,6 +40,7 @@ from tui.transfer.plan import Outcome
 
 if TYPE_CHECKING:
     from tui.progress import TransferProgress
+    from tui.transfer.copy import CopyOptions
 
 T = TypeVar("T")
 
@@ -384,6 +385,17 @@ def mv(recursive: bool, force: bool, bwlimit: str | None, sources: tuple[str, ..
     _transfer(sources, destination, recursive=recursive, move=True, force=force, bwlimit=bwlimit)
 
 
+def _resumed(where: str, have: int, parts: int) -> None:
+    _say(f"resuming the upload of {display_text(where)}: {have} of {parts} part(s) already there")
+
+
+def _telling(options: CopyOptions) -> CopyOptions:
+    """Copy options that say so when an upload resumes (how many parts the server already has)."""
+    from dataclasses import replace
+
+    return replace(options, on_resume=_resumed)
+
+
 def _progress() -> TransferProgress | None:
     """The progress display of a transfer: on a terminal (stderr), unless -q or --no-progress."""
     flags = current_flags()
@@ -416,7 +428,8 @@ def _transfer(
     retries = RetryCounter()
 
     async def run() -> None:
-        with journaled(settings, bandwidth=bandwidth, retry=RetryPolicy(counter=retries)) as options:
+        with journaled(settings, bandwidth=bandwidth, retry=RetryPolicy(counter=retries)) as journal_options:
+            options = _telling(journal_options)
             try:
                 async with StoreHub(settings) as hub:
                     if bar is not None:
@@ -436,6 +449,13 @@ def _transfer(
                     await bar.stop()
 
     _run(run)
+    if recursive and outcome.done == 0 and outcome.skipped == 0 and not outcome.failures:
+        shown = ", ".join(display_text(str(s)) for s in srcs)
+        _fail(
+            NotFoundError(
+                f"{shown}: nothing to {'move' if move else 'copy'} (no such folder or prefix, or it is empty)"
+            )
+        )
     verb = "moved" if move else "copied"
     summary = f"{verb} {outcome.done} file(s), {humanize.naturalsize(outcome.bytes, binary=True)}"
     if outcome.skipped:
@@ -707,12 +727,17 @@ def presign(expires: str, version_id: str | None, location: str) -> None:
 
 
 # -- backup / restore / sync --------------------------------------------------------------------------------
-def _report(report: BackupReport, as_json: bool) -> NoReturn:
-    """Notes, then the summary (or, when the delete gate refused, one line per refusal: exit 5)."""
+def _report(report: BackupReport, as_json: bool, *, empty: str | None = None) -> NoReturn:
+    """Notes, then the summary (or, when the delete gate refused, one line per refusal: exit 5). ``empty``: the
+    error when the source turned out to hold nothing (restore: exit 4)."""
     for note in report.notes:
         _say(note)
     if as_json:
         click.echo(report.as_json())
+    seen = report.new + report.changed + report.same + report.skipped + report.failed + report.refused
+    if empty is not None and seen == 0 and not report.errors:
+        _err(f"error: {empty}")
+        raise SystemExit(int(ExitCode.NOT_FOUND))
     if report.refusals and not report.failed and not report.refused:
         for line in report.refusals:
             _err(f"error: {line}")
@@ -799,7 +824,8 @@ def backup(
         async with StoreHub(settings) as hub:
             src_store, src_prefix = await hub.side(src_loc, symlinks="follow" if follow_symlinks else "skip")
             dst_store, dst_prefix = await hub.side(dst_loc)
-            with journaled(settings) as copy_options:
+            with journaled(settings) as journal_options:
+                copy_options = _telling(journal_options)
                 try:
                     return await run_backup(
                         src_store,
@@ -848,6 +874,8 @@ def restore(
     settings = _settings()
     if dst_loc.kind != "local":
         _fail(UsageError("restore writes into a local directory; use backup or cp between buckets"))
+    assert dst_loc.path is not None
+    made_dst = not dst_loc.path.exists()
 
     async def run() -> BackupReport:
         when = parse_time(as_of) if as_of else None
@@ -859,7 +887,8 @@ def restore(
             src_store, src_prefix = await hub.side(src_loc)
             dst_store, dst_prefix = await hub.side(dst_loc, symlinks="skip")
             stream = versions_as_of(src_store, src_prefix, when, keep) if when is not None else None
-            with journaled(settings) as copy_options:
+            with journaled(settings) as journal_options:
+                copy_options = _telling(journal_options)
                 return await run_backup(
                     src_store,
                     src_prefix,
@@ -873,7 +902,16 @@ def restore(
                     on_note=_note,
                 )
 
-    _report(_run(run), as_json)
+    report = _run(run)
+    shown = display_text(str(src_loc))
+    empty = f"{shown}: nothing to restore (no such prefix, or nothing in it)"
+    if as_of:
+        empty = f"{shown}: nothing existed there at {display_text(as_of)} (--as-of before the first backup?)"
+    seen = report.new + report.changed + report.same + report.skipped + report.failed + report.refused
+    if seen == 0 and made_dst:
+        with contextlib.suppress(OSError):
+            dst_loc.path.rmdir()  # made for this restore, and nothing came: do not leave an empty folder behind
+    _report(report, as_json, empty=empty)
 
 
 @main.command(name="sync")
@@ -929,7 +967,8 @@ def sync_cmd(
         async with StoreHub(settings) as hub:
             a_store, a_prefix = await hub.side(a_loc, symlinks="skip")
             b_store, b_prefix = await hub.side(b_loc, symlinks="skip")
-            with journaled(settings) as copy_options:
+            with journaled(settings) as journal_options:
+                copy_options = _telling(journal_options)
                 try:
                     return await run_sync(
                         a_store,
