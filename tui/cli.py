@@ -201,7 +201,10 @@ def main(ctx: click.Context, demo: bool) -> None:
 
     Run without a command to open the TUI (`cloudpane [LEFT [RIGHT]]`), or use a headless command below.
     Exit codes: 0 done, 1 some items failed, 2 usage or bad input, 3 credentials or permission, 4 not found,
-    5 conflict, 130 interrupted.
+    5 conflict, 6 server unreachable (connection refused, DNS, TLS, timeout), 130 interrupted.
+
+    The global flags (--profile, --endpoint-url, --region, -q, --no-progress) go before the command or after it.
+    Shell completion: eval "$(cloudpane completion bash)" (or zsh, fish).
     """
     ctx.obj = {"demo": demo}
     if ctx.invoked_subcommand is None:

@@ -229,6 +229,7 @@ def network_error(exc: BaseException, what: str, url: str | None = None) -> Netw
         "dns": f"cannot connect to {where}: the host name does not resolve (DNS)",
         "unreachable": f"cannot connect to {where}: no route to the host (network unreachable)",
         "timeout": f"cannot connect to {where}: timed out",
+        "read_timeout": f"{where} did not answer in time (read timeout)",
         "reset": f"the connection to {where} was reset",
         "cert": f"{where}: the server's TLS certificate is not trusted ({_ssl_reason(chain)})",
         "tls": f"{where}: the TLS handshake failed ({_ssl_reason(chain)})",
@@ -282,8 +283,10 @@ def _kind(chain: list[BaseException]) -> str | None:
         if isinstance(e, OSError) and e.errno == errno.ECONNREFUSED:
             return "refused"
     names = {type(e).__name__ for e in chain}
-    if names & {"ConnectTimeoutError", "ConnectionTimeoutError", "ServerTimeoutError", "ReadTimeoutError"}:
+    if names & {"ConnectTimeoutError", "ConnectionTimeoutError"}:
         return "timeout"
+    if names & {"ReadTimeoutError", "ServerTimeoutError", "SocketTimeoutError"}:
+        return "read_timeout"
     for e in chain:
         text = str(e).lower()
         if "error sending request" in text or "client error (connect)" in text or "tcp connect error" in text:
