@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -399,6 +399,18 @@ def _telling(options: CopyOptions) -> CopyOptions:
     return replace(options, on_resume=_resumed)
 
 
+@contextlib.asynccontextmanager
+async def _drawing(bar: TransferProgress | None) -> AsyncIterator[None]:
+    """The progress display drawn while the body runs (none when ``bar`` is None), erased after it."""
+    if bar is not None:
+        bar.start()
+    try:
+        yield
+    finally:
+        if bar is not None:
+            await bar.stop()
+
+
 def _progress() -> TransferProgress | None:
     """The progress display of a transfer: on a terminal (stderr), unless -q or --no-progress."""
     flags = current_flags()
@@ -773,7 +785,7 @@ def _print_action(action: BackupAction, *, verbose: bool, as_json: bool = False,
         return
     if current_flags().quiet and not plan:
         return
-    click.echo(action.line(), err=as_json)
+    _echo(action.line(), err=as_json)
 
 
 @main.command()
@@ -827,28 +839,31 @@ def backup(
         async with StoreHub(settings) as hub:
             src_store, src_prefix = await hub.side(src_loc, symlinks="follow" if follow_symlinks else "skip")
             dst_store, dst_prefix = await hub.side(dst_loc)
+            bar = None if dry_run else _progress()
             with journaled(settings) as journal_options:
                 copy_options = _telling(journal_options)
                 try:
-                    return await run_backup(
-                        src_store,
-                        src_prefix,
-                        dst_store,
-                        dst_prefix,
-                        keep=keep,
-                        options=BackupOptions(
-                            checksum=checksum,
-                            delete=delete,
-                            dry_run=dry_run,
-                            max_delete=max_delete,
-                            force=force,
-                            files_in_flight=settings.max_files_in_flight,
-                        ),
-                        copy_options=copy_options,
-                        same_remote=hub.same_remote(src_loc, dst_loc),
-                        on_action=lambda a: _print_action(a, verbose=verbose, as_json=as_json, plan=dry_run),
-                        on_note=_note,
-                    )
+                    async with _drawing(bar):
+                        return await run_backup(
+                            src_store,
+                            src_prefix,
+                            dst_store,
+                            dst_prefix,
+                            keep=keep,
+                            tracker=bar,
+                            options=BackupOptions(
+                                checksum=checksum,
+                                delete=delete,
+                                dry_run=dry_run,
+                                max_delete=max_delete,
+                                force=force,
+                                files_in_flight=settings.max_files_in_flight,
+                            ),
+                            copy_options=copy_options,
+                            same_remote=hub.same_remote(src_loc, dst_loc),
+                            on_action=lambda a: _print_action(a, verbose=verbose, as_json=as_json, plan=dry_run),
+                            on_note=_note,
+                        )
                 except DeleteRefused as exc:
                     return exc.report
 
@@ -890,20 +905,23 @@ def restore(
             src_store, src_prefix = await hub.side(src_loc)
             dst_store, dst_prefix = await hub.side(dst_loc, symlinks="skip")
             stream = versions_as_of(src_store, src_prefix, when, keep) if when is not None else None
+            bar = None if dry_run else _progress()
             with journaled(settings) as journal_options:
                 copy_options = _telling(journal_options)
-                return await run_backup(
-                    src_store,
-                    src_prefix,
-                    dst_store,
-                    dst_prefix,
-                    keep=keep,
-                    options=BackupOptions(dry_run=dry_run, files_in_flight=settings.max_files_in_flight),
-                    copy_options=copy_options,
-                    on_action=lambda a: _print_action(a, verbose=verbose, as_json=as_json, plan=dry_run),
-                    src_entries=stream,
-                    on_note=_note,
-                )
+                async with _drawing(bar):
+                    return await run_backup(
+                        src_store,
+                        src_prefix,
+                        dst_store,
+                        dst_prefix,
+                        keep=keep,
+                        tracker=bar,
+                        options=BackupOptions(dry_run=dry_run, files_in_flight=settings.max_files_in_flight),
+                        copy_options=copy_options,
+                        on_action=lambda a: _print_action(a, verbose=verbose, as_json=as_json, plan=dry_run),
+                        src_entries=stream,
+                        on_note=_note,
+                    )
 
     report = _run(run)
     shown = display_text(str(src_loc))
