@@ -142,3 +142,28 @@ def test_flags_are_listed_in_every_remote_command_help(moto_cli: Cli) -> None:
         text = moto_cli.run(command, "--help").check(0).stdout
         for flag in ("--profile", "--endpoint-url", "--region", "-q, --quiet", "--no-progress"):
             assert flag in text, (command, flag)
+
+
+def test_the_flags_shape_s3_only_never_a_named_remote() -> None:
+    """The decision, in-process: --profile is what s3:// means (a config remote first, else an AWS profile);
+    --endpoint-url and --region replace that remote's; a location that names its remote keeps its settings."""
+    from tui.config import RemoteConfig, S3Override, Settings
+    from tui.storage.hub import s3_options
+
+    lab = RemoteConfig(name="lab", type="s3", endpoint_url="http://lab:9000", region="lab-1")
+    settings = Settings(remotes={"lab": lab})
+
+    settings.s3_override = S3Override(profile="lab")
+    opts = s3_options(None, settings)
+    assert (opts.name, opts.endpoint_url, opts.region, opts.profile) == ("lab", "http://lab:9000", "lab-1", None)
+
+    settings.s3_override = S3Override(profile="aws-prof", endpoint_url="https://other:9443", region="eu-west-2")
+    opts = s3_options(None, settings)
+    assert (opts.name, opts.profile, opts.endpoint_url, opts.region) == (
+        "aws-prof",
+        "aws-prof",
+        "https://other:9443",
+        "eu-west-2",
+    )
+    named = s3_options("lab", settings)  # lab:bucket/key is not redirected
+    assert (named.endpoint_url, named.region) == ("http://lab:9000", "lab-1")
