@@ -79,23 +79,26 @@ def test_profile_picks_an_aws_profile_or_a_remote_of_the_config(
         f'[remotes.lab]\ntype = "s3"\nendpoint_url = "{moto_server.endpoint_url}"\n'
         f'access_key_id = "{moto_server.access_key}"\nsecret_access_key = "{moto_server.secret_key}"\n'
         f'region = "{moto_server.region}"\n'
+        '[remotes.blobs]\ntype = "azure"\naccount_url = "http://127.0.0.1:9/acct"\n'
     )
     # no AWS_* credentials or endpoint in the environment: only the profile (or the remote) knows the way
     cli = Cli(cwd=tmp_path).with_env(AWS_CONFIG_FILE=str(aws_config), CLOUDPANE_CONFIG_DIR=str(config_dir))
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
         cli.env.pop(name, None)
 
-    aws_profile, remote, group_level, missing = cli.run_many(
+    aws_profile, remote, group_level, missing, azure = cli.run_many(
         ["ls", "--profile", "mine", f"s3://{bucket}/"],
         ["ls", "--profile", "lab", f"s3://{bucket}/"],
         ["--profile", "lab", "ls", f"s3://{bucket}/"],
         ["ls", "--profile", "nosuch", f"s3://{bucket}/"],
+        ["ls", "--profile", "blobs", f"s3://{bucket}/"],
     )
     assert aws_profile.check(0).stdout_lines[0].endswith(" k.txt"), aws_profile
     assert remote.check(0).stdout == aws_profile.stdout, remote
     assert group_level.check(0).stdout == aws_profile.stdout, group_level
     line = missing.one_error_line(2)
     assert "nosuch" in line, line
+    assert azure.one_error_line(2) == "cloudpane: error: --profile blobs: that remote is of type azure", azure
 
 
 def test_region_flag_makes_the_bucket_there(
