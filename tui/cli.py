@@ -558,7 +558,7 @@ def transfers(abort: bool, server: str | None, older_than: str | None) -> None:
                         continue
                     journal.finish(u)
                     outcome.done += 1
-                    click.echo("aborted: " + line)
+                    _op("aborted: " + line)
         finally:
             journal.close()
 
@@ -613,7 +613,7 @@ def _server_uploads(
                         outcome.fail(label, exc)
                         continue
                     outcome.done += 1
-                    click.echo("aborted: " + line)
+                    _op("aborted: " + line)
                     for row in journal.unfinished():
                         if row.upload_id == u.upload_id:
                             journal.finish(row)
