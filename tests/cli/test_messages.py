@@ -237,3 +237,61 @@ def test_a_resumed_upload_says_how_many_parts_were_there(
     assert match is not None, again
     assert 1 <= int(match.group(1)) <= on_server, (match.group(1), on_server)
     assert again.stderr_lines[-1] == "cloudpane: copied 1 file(s), 30.0 MiB", again
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that nobody trusts (signed by its own key)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def test_an_untrusted_certificate_says_so(moto_server: S3Server, tmp_path: Path) -> None:
+    """A real TLS server (python's ssl) with a self-signed certificate: the handshake fails on verification."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    cert, key = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        r = Cli(moto_server.env(), cwd=tmp_path).run("ls", "--endpoint-url", f"https://127.0.0.1:{port}", "s3://")
+    finally:
+        server.shutdown()
+        server.server_close()
+    line = r.one_error_line(6)
+    assert line.startswith(
+        f"cloudpane: error: connect: 127.0.0.1:{port}: the server's TLS certificate is not trusted ("
+    ), line
+    assert "self-signed" in line or "self signed" in line, line
