@@ -10,6 +10,7 @@ lines only with -v; a resumed upload says how many parts the server already had.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -295,3 +296,26 @@ def test_an_untrusted_certificate_says_so(moto_server: S3Server, tmp_path: Path)
         f"cloudpane: error: connect: 127.0.0.1:{port}: the server's TLS certificate is not trusted ("
     ), line
     assert "self-signed" in line or "self signed" in line, line
+
+
+def test_a_connect_timeout_says_so(moto_server: S3Server, tmp_path: Path) -> None:
+    """A listening socket whose accept queue is full (backlog 0, filled, never accepted): the kernel drops the
+    SYNs of the next connections, so they time out (botocore's connect_timeout, twice), as a firewalled port does."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):  # in progress: it completes into the full queue, or never
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        r = Cli(moto_server.env(), cwd=tmp_path).run("ls", "--endpoint-url", f"http://127.0.0.1:{port}", "s3://")
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+    assert r.one_error_line(6) == f"cloudpane: error: connect: cannot connect to 127.0.0.1:{port}: timed out", r
