@@ -40,6 +40,11 @@ def test_bash_loads_the_script(tmp_path: Path) -> None:
     r = subprocess.run([bash, "-c", script], capture_output=True, text=True, timeout=60, env=Cli().env)
     assert r.returncode == 0, r
     assert r.stdout.strip() == "complete -o nosort -F _cloudpane_completion cloudpane", r
+    # and the function bash calls on Tab answers from the executable
+    ask = f'eval "$({exe} completion bash)"; COMP_WORDS=(cloudpane back); COMP_CWORD=1; _cloudpane_completion {exe}; '
+    ask += 'printf "<%s>\\n" "${COMPREPLY[@]}"'
+    r = subprocess.run([bash, "-c", ask], capture_output=True, text=True, timeout=60, env=Cli().env)
+    assert (r.returncode, r.stdout) == (0, "<backup>\n"), r
 
 
 def test_commands_options_and_locations_complete(tmp_path: Path) -> None:
