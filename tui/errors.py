@@ -203,8 +203,10 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def network_error(exc: BaseException, what: str, url: str | None = None) -> NetworkError | None:
     """The one line a person can act on for a failed connection, or None when ``exc`` is not one: "cannot connect
     to 127.0.0.1:18777: connection refused", "127.0.0.1:9000 answered plain HTTP to an https:// endpoint", "cannot
-    resolve the host name s3.example.invalid", "127.0.0.1:9000 did not answer in time". ``url``: the endpoint
-    asked, when the exception does not say it."""
+    connect to s3.example.invalid:443: the host name does not resolve (DNS)", "...: timed out", an untrusted
+    certificate. Only host and port are shown (never a path or query, where a signature or SAS may be). Reads
+    aiohttp's, botocore's, azure-core's and obstore's (reqwest's) errors without importing any of them. ``url``:
+    the endpoint asked, when the exception does not say it."""
     chain = _chain(exc)
     host: str | None = None
     port: int | None = None
