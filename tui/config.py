@@ -20,6 +20,9 @@ Environment variables: ``CLOUDPANE_CONCURRENCY``, ``CLOUDPANE_PART_SIZE``,
 ``CLOUDPANE_MAX_FILES_IN_FLIGHT``, and ``CLOUDPANE_CONFIG_DIR`` / ``CLOUDPANE_STATE_DIR`` /
 ``CLOUDPANE_CACHE_DIR`` for the directories.
 
+The command line's global flags ``--profile``, ``--endpoint-url`` and ``--region`` beat both, for ``s3://`` only
+(``S3Override``, set by the CLI's group with ``set_cli_override``).
+
 No Textual here. Errors are ``UsageError`` with one line naming the file and the problem, never a
 secret's value.
 """
