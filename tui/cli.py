@@ -11,14 +11,15 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import datetime
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import humanize
 
 from tui import __version__
+from tui.cliflags import add_global_params, current_flags, global_params
 from tui.config import Settings, load_settings
 from tui.errors import (
     CloudpaneError,
@@ -30,22 +31,55 @@ from tui.errors import (
 )
 from tui.locations import Location, parse_location
 from tui.safety import display_text
-from tui.storage.base import MAX_PRESIGN, Entry, PutResult, Store
+from tui.storage.base import MAX_PRESIGN, Entry, Store
 from tui.storage.hub import StoreHub
 from tui.sync.backup import Action as BackupAction
 from tui.sync.backup import Report as BackupReport
 from tui.timeparse import parse_duration
-from tui.transfer.plan import Item, Outcome
+from tui.transfer.plan import Outcome
+
+if TYPE_CHECKING:
+    from tui.progress import TransferProgress
+    from tui.transfer.copy import CopyOptions
 
 T = TypeVar("T")
 
 
 # -- output helpers ------------------------------------------------------------------------------------------
+#: the progress display being drawn (stderr is a terminal): lines go above it, never over it
+_display: TransferProgress | None = None
+
+
+def _echo(text: str, *, err: bool) -> None:
+    display = _display
+    if display is not None and display.active and (err or sys.stdout.isatty()):
+        display.echo(text)
+        return
+    click.echo(text, err=err)
+
+
 def _err(text: str) -> None:
-    click.echo(f"cloudpane: {text}", err=True)
+    """An error or a failure on stderr: printed whatever -q says."""
+    _echo(f"cloudpane: {text}", err=True)
+
+
+def _say(text: str) -> None:
+    """A summary, note or warning on stderr: not with -q."""
+    if not current_flags().quiet:
+        _echo(f"cloudpane: {text}", err=True)
+
+
+def _op(text: str) -> None:
+    """One line per operation done (``a -> b``, ``delete: k``) on stdout: not with -q."""
+    if not current_flags().quiet:
+        _echo(text, err=False)
 
 
 def _fail(exc: BaseException) -> NoReturn:
+    if not isinstance(exc, CloudpaneError):
+        from tui.errors import network_error
+
+        exc = network_error(exc, "error") or exc  # an SDK's connection error that no store translated
     _err(f"error: {one_line(exc)}")
     raise SystemExit(int(exit_code_for(exc)))
 
@@ -107,7 +141,11 @@ def _stdout_closed() -> NoReturn:
 
 
 def _settings() -> Settings:
+    from tui.config import S3Override, set_cli_override
+
+    flags = current_flags()
     try:
+        set_cli_override(S3Override(profile=flags.profile, endpoint_url=flags.endpoint_url, region=flags.region))
         return load_settings()
     except CloudpaneError as exc:
         _fail(exc)
@@ -121,13 +159,27 @@ def _parse(text: str) -> Location:
 
 
 class _Group(click.Group):
-    """``cloudpane [LEFT [RIGHT]]``: arguments that are not a command name open the TUI on those locations."""
+    """``cloudpane [LEFT [RIGHT]]``: arguments that are not a command name open the TUI on those locations.
+    Every command that talks to a store gets the global flags (tui.cliflags), as aws accepts them after it."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        from tui.clihelp import decorate
+
+        add_global_params(cmd)
+        decorate(cmd)  # examples in --help, location completion
+        super().add_command(cmd, name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value = {o for p in self.params if isinstance(p, click.Option) and not p.is_flag for o in p.opts}
+        skip = False
         for i, arg in enumerate(args):
+            if skip:
+                skip = False
+                continue
             if arg == "--":
                 break
             if arg.startswith("-"):
+                skip = arg in takes_value  # `--profile NAME ls`: NAME is the option's, not a location
                 continue
             if arg not in self.commands:
                 args = [*args[:i], "tui", *args[i:]]
@@ -149,14 +201,21 @@ def main(ctx: click.Context, demo: bool) -> None:
 
     Run without a command to open the TUI (`cloudpane [LEFT [RIGHT]]`), or use a headless command below.
     Exit codes: 0 done, 1 some items failed, 2 usage or bad input, 3 credentials or permission, 4 not found,
-    5 conflict, 130 interrupted.
+    5 conflict, 6 server unreachable (connection refused, DNS, TLS, timeout), 130 interrupted.
+
+    The global flags (--profile, --endpoint-url, --region, -q, --no-progress) go before the command or after it.
+    Shell completion: eval "$(cloudpane completion bash)" (or zsh, fish).
     """
     ctx.obj = {"demo": demo}
     if ctx.invoked_subcommand is None:
         _open_tui(demo=demo, left=None, right=None)
 
 
+main.params.extend(global_params())  # before the command too: `cloudpane --profile x ls s3://b`
+
+
 def _open_tui(*, demo: bool, left: str | None, right: str | None) -> None:
+    _settings()  # checks the global flags and hands --profile, --endpoint-url and --region to the TUI's settings
     try:
         from tui.ui.launch import run_app  # type: ignore[import-not-found,unused-ignore]  # the only place the CLI touches Textual, lazily
     except ImportError:
@@ -254,10 +313,9 @@ def _bucket_root(loc: Location, verb: str) -> str:
 
 
 @main.command()
-@click.option("--region", help="Region for the new bucket (default: the remote's region).")
 @click.option("--versioning", is_flag=True, help="Turn on object versioning.")
 @click.argument("location")
-def mb(region: str | None, versioning: bool, location: str) -> None:
+def mb(versioning: bool, location: str) -> None:
     """Make a private bucket (no public ACL; Block Public Access where the server has it)."""
     loc = _parse(location)
     settings = _settings()
@@ -266,10 +324,11 @@ def mb(region: str | None, versioning: bool, location: str) -> None:
         bucket = _bucket_root(loc, "mb")
         async with StoreHub(settings) as hub:
             remote = await hub.remote(loc)
-            warnings = await remote.create_bucket(bucket, region=region, versioning=versioning)
+            # the region is the remote's: --region (a global flag, as in aws s3 mb) sets it
+            warnings = await remote.create_bucket(bucket, versioning=versioning)
         for w in warnings:
-            _err(f"warning: {display_text(w)}")
-        click.echo(f"make_bucket: {display_text(bucket)}" + (" (versioning on)" if versioning else ""))
+            _say(f"warning: {display_text(w)}")
+        _op(f"make_bucket: {display_text(bucket)}" + (" (versioning on)" if versioning else ""))
 
     _run(run)
 
@@ -286,13 +345,13 @@ def rb(location: str) -> None:
         async with StoreHub(settings) as hub:
             remote = await hub.remote(loc)
             await remote.delete_bucket(bucket)
-        click.echo(f"remove_bucket: {display_text(bucket)}")
+        _op(f"remove_bucket: {display_text(bucket)}")
 
     _run(run)
 
 
 def _echo_done(src: str, dst: str, size: int) -> None:
-    click.echo(f"{display_text(src)} -> {display_text(dst)} ({humanize.naturalsize(size, binary=True)})")
+    _op(f"{display_text(src)} -> {display_text(dst)} ({humanize.naturalsize(size, binary=True)})")
 
 
 def _echo_fail(what: str, exc: BaseException) -> None:
@@ -329,6 +388,41 @@ def mv(recursive: bool, force: bool, bwlimit: str | None, sources: tuple[str, ..
     _transfer(sources, destination, recursive=recursive, move=True, force=force, bwlimit=bwlimit)
 
 
+def _resumed(where: str, have: int, parts: int) -> None:
+    _say(f"resuming the upload of {display_text(where)}: {have} of {parts} part(s) already there")
+
+
+def _telling(options: CopyOptions) -> CopyOptions:
+    """Copy options that say so when an upload resumes (how many parts the server already has)."""
+    from dataclasses import replace
+
+    return replace(options, on_resume=_resumed)
+
+
+@contextlib.asynccontextmanager
+async def _drawing(bar: TransferProgress | None) -> AsyncIterator[None]:
+    """The progress display drawn while the body runs (none when ``bar`` is None), erased after it."""
+    if bar is not None:
+        bar.start()
+    try:
+        yield
+    finally:
+        if bar is not None:
+            await bar.stop()
+
+
+def _progress() -> TransferProgress | None:
+    """The progress display of a transfer: on a terminal (stderr), unless -q or --no-progress."""
+    flags = current_flags()
+    if flags.quiet or flags.no_progress or not sys.stderr.isatty():
+        return None
+    from tui.progress import TransferProgress
+
+    global _display
+    _display = TransferProgress()
+    return _display
+
+
 def _transfer(
     sources: tuple[str, ...], destination: str, *, recursive: bool, move: bool, force: bool, bwlimit: str | None
 ) -> None:
@@ -344,12 +438,13 @@ def _transfer(
         bandwidth = Bandwidth(parse_size(bwlimit)) if bwlimit else None
     except (CloudpaneError, ValueError) as exc:
         _fail(UsageError(f"--bwlimit {display_text(bwlimit or '')}: {exc}"))
-    bar = ProgressLine() if sys.stderr.isatty() else None
+    bar = _progress()
     outcome = Outcome(on_done=_echo_done, on_fail=_echo_fail, tracker=bar)
     retries = RetryCounter()
 
     async def run() -> None:
-        with journaled(settings, bandwidth=bandwidth, retry=RetryPolicy(counter=retries)) as options:
+        with journaled(settings, bandwidth=bandwidth, retry=RetryPolicy(counter=retries)) as journal_options:
+            options = _telling(journal_options)
             try:
                 async with StoreHub(settings) as hub:
                     if bar is not None:
@@ -369,6 +464,13 @@ def _transfer(
                     await bar.stop()
 
     _run(run)
+    if recursive and outcome.done == 0 and outcome.skipped == 0 and not outcome.failures:
+        shown = ", ".join(display_text(str(s)) for s in srcs)
+        _fail(
+            NotFoundError(
+                f"{shown}: nothing to {'move' if move else 'copy'} (no such folder or prefix, or it is empty)"
+            )
+        )
     verb = "moved" if move else "copied"
     summary = f"{verb} {outcome.done} file(s), {humanize.naturalsize(outcome.bytes, binary=True)}"
     if outcome.skipped:
@@ -377,74 +479,8 @@ def _transfer(
         summary += f", {len(outcome.failures)} failed"
     if retries.count:
         summary += f", {retries.count} {'retry' if retries.count == 1 else 'retries'}"
-    _err(summary)
+    _say(summary)
     raise SystemExit(outcome.exit_code())
-
-
-class ProgressLine:
-    """A one-line progress bar on stderr (a terminal only): total bytes, speed, ETA, files, the current file."""
-
-    def __init__(self) -> None:
-        from tui.transfer.stats import Stats
-
-        self.stats = Stats()
-        self.current = ""
-        self._task: asyncio.Task[None] | None = None
-
-    # Tracker hooks
-    def queued(self, item: Item) -> None:
-        self.stats.files_total += 1
-
-    def started(self, item: Item, size: int) -> Callable[[int], None]:
-        self.stats.total += size
-        self.current = item.src_label
-        return self.stats.add
-
-    def finished(self, item: Item, result: PutResult | None, error: BaseException | None) -> None:
-        if error is not None:
-            self.stats.files_failed += 1
-        elif result is None:
-            self.stats.files_skipped += 1
-        else:
-            self.stats.files_done += 1
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._draw()
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-    async def _loop(self) -> None:
-        while True:
-            self._draw()
-            await asyncio.sleep(0.25)
-
-    def _draw(self) -> None:
-        st = self.stats
-        st.sample()
-        width = 24
-        filled = int(st.fraction * width)
-        eta = humanize.naturaldelta(st.eta) if st.eta is not None else "-"
-        line = (
-            f"[{'#' * filled}{'.' * (width - filled)}] {st.fraction * 100:5.1f}% "
-            f"{humanize.naturalsize(st.done, binary=True)}/{humanize.naturalsize(st.total, binary=True)} "
-            f"{humanize.naturalsize(st.speed, binary=True)}/s ETA {eta} "
-            f"files {st.files_done}/{st.files_total}"
-            + (f" failed {st.files_failed}" if st.files_failed else "")
-            + f" {display_text(self.current, max_len=40)}"
-        )
-        try:
-            columns = os.get_terminal_size(sys.stderr.fileno()).columns
-        except OSError:
-            columns = 100
-        sys.stderr.write("\r" + line[: columns - 1].ljust(columns - 1))
-        sys.stderr.flush()
 
 
 @main.command()
@@ -522,7 +558,7 @@ def transfers(abort: bool, server: str | None, older_than: str | None) -> None:
                         continue
                     journal.finish(u)
                     outcome.done += 1
-                    click.echo("aborted: " + line)
+                    _op("aborted: " + line)
         finally:
             journal.close()
 
@@ -577,7 +613,7 @@ def _server_uploads(
                         outcome.fail(label, exc)
                         continue
                     outcome.done += 1
-                    click.echo("aborted: " + line)
+                    _op("aborted: " + line)
                     for row in journal.unfinished():
                         if row.upload_id == u.upload_id:
                             journal.finish(row)
@@ -621,7 +657,7 @@ def rm(recursive: bool, version_id: str | None, location: str) -> None:
                         else:
                             outcome.done += 1
                             shown = "/" + e.key if loc.kind == "local" else e.key
-                            click.echo(f"delete: {display_text(shown)}")
+                            _op(f"delete: {display_text(shown)}")
                 if loc.kind == "local" and outcome.done and not outcome.failures:
                     _remove_empty_dirs(loc)
                 if outcome.done == 0 and not outcome.failures:
@@ -639,7 +675,7 @@ def rm(recursive: bool, version_id: str | None, location: str) -> None:
                 await store.stat(key)  # exit 4 for a key that is not there
             await store.delete(key, version_id=version_id)
             outcome.done += 1
-            click.echo(f"delete: {display_text(key)}" + (f" version {display_text(version_id)}" if version_id else ""))
+            _op(f"delete: {display_text(key)}" + (f" version {display_text(version_id)}" if version_id else ""))
 
     _run(run)
     raise SystemExit(outcome.exit_code())
@@ -706,23 +742,28 @@ def presign(expires: str, version_id: str | None, location: str) -> None:
 
 
 # -- backup / restore / sync --------------------------------------------------------------------------------
-def _report(report: BackupReport, as_json: bool) -> NoReturn:
-    """Notes, then the summary (or, when the delete gate refused, one line per refusal: exit 5)."""
+def _report(report: BackupReport, as_json: bool, *, empty: str | None = None) -> NoReturn:
+    """Notes, then the summary (or, when the delete gate refused, one line per refusal: exit 5). ``empty``: the
+    error when the source turned out to hold nothing (restore: exit 4)."""
     for note in report.notes:
-        _err(note)
+        _say(note)
     if as_json:
         click.echo(report.as_json())
+    seen = report.new + report.changed + report.same + report.skipped + report.failed + report.refused
+    if empty is not None and seen == 0 and not report.errors:
+        _err(f"error: {empty}")
+        raise SystemExit(int(ExitCode.NOT_FOUND))
     if report.refusals and not report.failed and not report.refused:
         for line in report.refusals:
             _err(f"error: {line}")
         raise SystemExit(int(ExitCode.CONFLICT))
     if not as_json:
-        _err(report.line())
+        _say(report.line())
     raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.PARTIAL))
 
 
 def _note(text: str) -> None:
-    _err(f"note: {text}")
+    _say(f"note: {text}")
 
 
 def _max_delete(text: str | None) -> None:
@@ -734,14 +775,17 @@ def _max_delete(text: str | None) -> None:
         _fail(exc)
 
 
-def _print_action(action: BackupAction, *, verbose: bool, as_json: bool = False) -> None:
-    """Plan lines go to stdout, or to stderr with --json so that stdout is one JSON document."""
+def _print_action(action: BackupAction, *, verbose: bool, as_json: bool = False, plan: bool = False) -> None:
+    """Plan lines go to stdout, or to stderr with --json so that stdout is one JSON document. Unchanged files (=)
+    only with -v, in a dry run too; with -q only failures and a dry run's plan (which is its result)."""
     if action.op == "=" and not verbose:
         return
     if action.op == "!":
         _err(f"failed: {action.line()}")
         return
-    click.echo(action.line(), err=as_json)
+    if current_flags().quiet and not plan:
+        return
+    _echo(action.line(), err=as_json)
 
 
 @main.command()
@@ -795,27 +839,31 @@ def backup(
         async with StoreHub(settings) as hub:
             src_store, src_prefix = await hub.side(src_loc, symlinks="follow" if follow_symlinks else "skip")
             dst_store, dst_prefix = await hub.side(dst_loc)
-            with journaled(settings) as copy_options:
+            bar = None if dry_run else _progress()
+            with journaled(settings) as journal_options:
+                copy_options = _telling(journal_options)
                 try:
-                    return await run_backup(
-                        src_store,
-                        src_prefix,
-                        dst_store,
-                        dst_prefix,
-                        keep=keep,
-                        options=BackupOptions(
-                            checksum=checksum,
-                            delete=delete,
-                            dry_run=dry_run,
-                            max_delete=max_delete,
-                            force=force,
-                            files_in_flight=settings.max_files_in_flight,
-                        ),
-                        copy_options=copy_options,
-                        same_remote=hub.same_remote(src_loc, dst_loc),
-                        on_action=lambda a: _print_action(a, verbose=verbose or dry_run, as_json=as_json),
-                        on_note=_note,
-                    )
+                    async with _drawing(bar):
+                        return await run_backup(
+                            src_store,
+                            src_prefix,
+                            dst_store,
+                            dst_prefix,
+                            keep=keep,
+                            tracker=bar,
+                            options=BackupOptions(
+                                checksum=checksum,
+                                delete=delete,
+                                dry_run=dry_run,
+                                max_delete=max_delete,
+                                force=force,
+                                files_in_flight=settings.max_files_in_flight,
+                            ),
+                            copy_options=copy_options,
+                            same_remote=hub.same_remote(src_loc, dst_loc),
+                            on_action=lambda a: _print_action(a, verbose=verbose, as_json=as_json, plan=dry_run),
+                            on_note=_note,
+                        )
                 except DeleteRefused as exc:
                     return exc.report
 
@@ -844,6 +892,8 @@ def restore(
     settings = _settings()
     if dst_loc.kind != "local":
         _fail(UsageError("restore writes into a local directory; use backup or cp between buckets"))
+    assert dst_loc.path is not None
+    made_dst = not dst_loc.path.exists()
 
     async def run() -> BackupReport:
         when = parse_time(as_of) if as_of else None
@@ -855,21 +905,34 @@ def restore(
             src_store, src_prefix = await hub.side(src_loc)
             dst_store, dst_prefix = await hub.side(dst_loc, symlinks="skip")
             stream = versions_as_of(src_store, src_prefix, when, keep) if when is not None else None
-            with journaled(settings) as copy_options:
-                return await run_backup(
-                    src_store,
-                    src_prefix,
-                    dst_store,
-                    dst_prefix,
-                    keep=keep,
-                    options=BackupOptions(dry_run=dry_run, files_in_flight=settings.max_files_in_flight),
-                    copy_options=copy_options,
-                    on_action=lambda a: _print_action(a, verbose=verbose or dry_run, as_json=as_json),
-                    src_entries=stream,
-                    on_note=_note,
-                )
+            bar = None if dry_run else _progress()
+            with journaled(settings) as journal_options:
+                copy_options = _telling(journal_options)
+                async with _drawing(bar):
+                    return await run_backup(
+                        src_store,
+                        src_prefix,
+                        dst_store,
+                        dst_prefix,
+                        keep=keep,
+                        tracker=bar,
+                        options=BackupOptions(dry_run=dry_run, files_in_flight=settings.max_files_in_flight),
+                        copy_options=copy_options,
+                        on_action=lambda a: _print_action(a, verbose=verbose, as_json=as_json, plan=dry_run),
+                        src_entries=stream,
+                        on_note=_note,
+                    )
 
-    _report(_run(run), as_json)
+    report = _run(run)
+    shown = display_text(str(src_loc))
+    empty = f"{shown}: nothing to restore (no such prefix, or nothing in it)"
+    if as_of:
+        empty = f"{shown}: nothing existed there at {display_text(as_of)} (--as-of before the first backup?)"
+    seen = report.new + report.changed + report.same + report.skipped + report.failed + report.refused
+    if seen == 0 and made_dst:
+        with contextlib.suppress(OSError):
+            dst_loc.path.rmdir()  # made for this restore, and nothing came: do not leave an empty folder behind
+    _report(report, as_json, empty=empty)
 
 
 @main.command(name="sync")
@@ -925,7 +988,8 @@ def sync_cmd(
         async with StoreHub(settings) as hub:
             a_store, a_prefix = await hub.side(a_loc, symlinks="skip")
             b_store, b_prefix = await hub.side(b_loc, symlinks="skip")
-            with journaled(settings) as copy_options:
+            with journaled(settings) as journal_options:
+                copy_options = _telling(journal_options)
                 try:
                     return await run_sync(
                         a_store,
@@ -935,7 +999,7 @@ def sync_cmd(
                         keep=keep,
                         copy_options=copy_options,
                         dry_run=dry_run,
-                        on_action=lambda act: _print_action(act, verbose=False, as_json=as_json),
+                        on_action=lambda act: _print_action(act, verbose=False, as_json=as_json, plan=dry_run),
                         files_in_flight=settings.max_files_in_flight,
                         gate=DeleteGate(DeleteLimit.parse(max_delete), force),
                         resolve=mode,
@@ -945,6 +1009,18 @@ def sync_cmd(
                     return exc.report
 
     _report(_run(run), as_json)
+
+
+# -- completion ----------------------------------------------------------------------------------------------
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script of SHELL (click's, as `_CLOUDPANE_COMPLETE=SHELL_source cloudpane` does).
+
+    Completes commands, options, s3://, az:// and the remotes of the config; local paths by the shell."""
+    from tui.clihelp import completion_source
+
+    click.echo(completion_source(shell, main))
 
 
 # -- demo server ---------------------------------------------------------------------------------------------

@@ -20,6 +20,9 @@ Environment variables: ``CLOUDPANE_CONCURRENCY``, ``CLOUDPANE_PART_SIZE``,
 ``CLOUDPANE_MAX_FILES_IN_FLIGHT``, and ``CLOUDPANE_CONFIG_DIR`` / ``CLOUDPANE_STATE_DIR`` /
 ``CLOUDPANE_CACHE_DIR`` for the directories.
 
+The command line's global flags ``--profile``, ``--endpoint-url`` and ``--region`` beat both, for ``s3://`` only
+(``S3Override``, set by the CLI's group with ``set_cli_override``).
+
 No Textual here. Errors are ``UsageError`` with one line naming the file and the problem, never a
 secret's value.
 """
@@ -35,10 +38,12 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 import platformdirs
 
 from tui.errors import UsageError
+from tui.text import display_text
 
 APP_NAME = "cloudpane"
 CONFIG_FILE_NAME = "config.toml"
@@ -179,6 +184,48 @@ class Settings:
     """What ``s3://`` means: a remote or an AWS profile; ``None`` means the standard AWS chain."""
     default_azure_remote: str | None = None
     """What ``az://`` means: an azure remote; ``None`` means ``AZURE_STORAGE_CONNECTION_STRING``."""
+    s3_override: S3Override = field(default_factory=lambda: S3Override())
+    """The command line's ``--profile``, ``--endpoint-url`` and ``--region``: they shape ``s3://``."""
+
+
+@dataclass(frozen=True)
+class S3Override:
+    """What the command line's global flags (``--profile``, ``--endpoint-url``, ``--region``, spelled as the aws
+    cli spells them) say about the default S3 remote, ``s3://``. A ``NAME:bucket`` location keeps the settings of
+    its remote: the flags never redirect a remote the user named.
+
+    ``profile`` makes ``s3://`` mean that name, as ``default_s3_remote`` does: a remote of cloudpane's config of
+    type s3 when one has that name, else an AWS profile (``~/.aws/config``). ``endpoint_url`` and ``region`` then
+    replace what that remote, profile or the environment (``AWS_ENDPOINT_URL``, ``AWS_REGION``) says.
+    """
+
+    profile: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+
+    def __post_init__(self) -> None:
+        url = self.endpoint_url
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise UsageError(f"--endpoint-url must start with http:// or https://, not {display_text(url)}")
+        if url is not None and not urlsplit(url).hostname:
+            raise UsageError(f"--endpoint-url {display_text(url)} names no host")
+        if self.profile is not None and not self.profile.strip():
+            raise UsageError("--profile needs a name")
+        if self.region is not None and not _REGION.fullmatch(self.region):
+            raise UsageError(f"--region {display_text(self.region)} is not a region name (like us-east-1)")
+
+
+#: what a region may be named (AWS: us-east-1; other servers: their own words, never a space or a slash)
+_REGION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+
+#: set once by the command line's group (``set_cli_override``), applied by every ``load_settings`` of the process
+_cli_override = S3Override()
+
+
+def set_cli_override(override: S3Override) -> None:
+    """The global flags of this process's command line: ``load_settings`` applies them (the TUI's too)."""
+    global _cli_override
+    _cli_override = override
 
 
 # --- parsing -------------------------------------------------------------------------------------
@@ -385,6 +432,12 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
                 setattr(settings, what, _env_int(text, var, 1, MAX_CONCURRENCY))
         except ValueError as exc:
             raise UsageError(f"environment: {exc}") from None
+    override = _cli_override
+    if override.profile is not None:
+        remote = settings.remotes.get(override.profile)
+        if remote is not None and remote.type != "s3":
+            raise UsageError(f"--profile {display_text(override.profile)}: that remote is of type {remote.type}")
+    settings.s3_override = override
     return settings
 
 

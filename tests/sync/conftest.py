@@ -32,7 +32,8 @@ CLI_TIMEOUT_S = 60.0
 
 SUMMARY = re.compile(
     r"^cloudpane: new (?P<new>\d+), changed (?P<changed>\d+), deleted (?P<deleted>\d+), same (?P<same>\d+), "
-    r"skipped (?P<skipped>\d+), failed (?P<failed>\d+), (?:conflicts (?P<conflicts>\d+), )?(?P<bytes>\d+) bytes, "
+    r"skipped (?P<skipped>\d+)(?: \([^)]*\))?, failed (?P<failed>\d+), "
+    r"(?:conflicts (?P<conflicts>\d+), )?(?P<bytes>\d+) bytes, "
     r"[0-9.]+ s(?P<dry> \(dry run: nothing changed\))?$"
 )
 

@@ -117,7 +117,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
     (src / "new.txt").write_bytes(b"new")
     before_versions, before_objects = versions(s3, b, "p/"), objects(s3, b, "p/")
 
-    r = cli.run("backup", "--delete", "--dry-run", src, dst).check(0)
+    r = cli.run("backup", "--delete", "--dry-run", "-v", src, dst).check(0)  # -v: the unchanged (=) too
     plan = sorted(r.out)
     assert plan == ["* b.txt  (size 10 != 100)", "+ new.txt  (new)", "- d.txt", "= a.txt", "= c.txt"], r
     s = r.summary()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
@@ -35,11 +35,24 @@ ROOT = Path("/")
 
 def s3_options(name: str | None, settings: Settings) -> S3Options:
     """Options for a named remote (cloudpane config first, then an AWS profile) or the default S3 remote."""
+    if name is None:
+        # s3:// is shaped by the command line's --profile, --endpoint-url and --region (tui.config.S3Override)
+        override = settings.s3_override
+        options = _s3_named(override.profile or settings.default_s3_remote, settings)
+        if override.endpoint_url is None and override.region is None:
+            return options
+        return replace(
+            options,
+            endpoint_url=override.endpoint_url or options.endpoint_url,
+            region=override.region or options.region,
+        )
+    return _s3_named(name, settings)
+
+
+def _s3_named(name: str | None, settings: Settings) -> S3Options:
     pool = max(10, settings.concurrency * settings.max_files_in_flight // 2 + 8)
     if name is None:
-        if settings.default_s3_remote is None:
-            return S3Options(name="s3", max_pool_connections=pool)
-        name = settings.default_s3_remote
+        return S3Options(name="s3", max_pool_connections=pool)
     cfg: RemoteConfig | None = settings.remotes.get(name)
     if cfg is None:
         return S3Options(name=name, profile=name, max_pool_connections=pool)

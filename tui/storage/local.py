@@ -249,6 +249,8 @@ class LocalStore:
         self.listing_errors: list[str] = []
         #: symlinks that --follow-symlinks did not follow because they lead outside the root (reported, not errors)
         self.skipped_links: list[str] = []
+        #: symlinks a listing left out (``symlinks="skip"``): a backup counts them in its summary
+        self.skipped_symlinks = 0
         self._real_root: str | None = None
 
     @property
@@ -327,6 +329,7 @@ class LocalStore:
                 try:
                     link = de.is_symlink()
                     if link and self.symlinks == "skip":
+                        self.skipped_symlinks += 1
                         continue
                     if link and self.symlinks == "follow" and not self._inside(de.path):
                         # --follow-symlinks never leaves the source root: a link to /etc is not a way to upload it

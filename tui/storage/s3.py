@@ -206,6 +206,11 @@ def _translate_client_error(exc: bex.ClientError, what: str) -> CloudpaneError:
 
 
 def _translate_other(exc: BaseException, what: str) -> CloudpaneError:
+    from tui.errors import network_error
+
+    network = network_error(exc, what)
+    if network is not None:
+        return network  # refused, DNS, TLS, timeout, reset: what failed and where
     if isinstance(exc, bex.NoCredentialsError | bex.PartialCredentialsError):
         return AuthError(
             f"{what}: no credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"

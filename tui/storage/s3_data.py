@@ -91,7 +91,9 @@ def translate_native(exc: BaseException, what: str) -> CloudpaneError:
     if status is not None and 400 <= status < 500:
         return StoreError(f"{what}: {detail}")
     # resets, timeouts, truncated bodies: reqwest errors without a status
-    return TransientError(f"{what}: {detail}")
+    from tui.errors import network_error
+
+    return network_error(exc, what) or TransientError(f"{what}: {detail}")
 
 
 _STATUS = re.compile(r"status(?: code)?:? (\d{3})")

@@ -34,6 +34,7 @@ from tui.errors import CloudpaneError, ConflictError, NotFoundError, UnsafePathE
 from tui.safety import display_text
 from tui.storage.base import Entry, ObjectInfo, Store
 from tui.storage.meta import MD5_KEY, md5_b64_to_hex
+from tui.sync.filters import KeyFilter
 from tui.sync.gate import DeleteGate, DeleteLimit, Verdict, local_key, overlap, require_dir
 from tui.sync.lock import DestinationLock
 from tui.sync.march import CollectsListingErrors, Listed, Pair, entries, march
@@ -74,6 +75,9 @@ class Report:
     seconds: float = 0.0
     dry_run: bool = False
     errors: list[str] = field(default_factory=list)
+    #: what ``skipped`` counts, by reason: hidden, os_junk, excluded (the filters), symlink (left out by the
+    #: listing, or leading outside the root), deletes (held back by the gate); only the reasons met
+    skipped_by: dict[str, int] = field(default_factory=dict)
     #: messages about the run as a whole (not one item): skipped deletes, unreadable folders
     notes: list[str] = field(default_factory=list)
     #: deletes the gate refused (exit 5), one line each
@@ -81,11 +85,29 @@ class Report:
     #: refusals that ``force`` overrode (the TUI's compare shows them: its plan is made with force)
     overridden: list[str] = field(default_factory=list)
 
+    def skip(self, reason: str, count: int = 1) -> None:
+        """Count ``count`` items left out for ``reason`` (see ``skipped_by``)."""
+        if count <= 0:
+            return
+        self.skipped += count
+        self.skipped_by[reason] = self.skipped_by.get(reason, 0) + count
+
+    def skipped_text(self) -> str:
+        """``5 (3 hidden, 1 OS junk, 1 symlink)``: the count, and its reasons when there are any."""
+        if not self.skipped_by:
+            return str(self.skipped)
+        words = {"hidden": "hidden", "os_junk": "OS junk", "excluded": "excluded", "deletes": "deletes held back"}
+        parts = []
+        for reason, count in self.skipped_by.items():
+            word = words.get(reason) or (reason if count == 1 else f"{reason}s")
+            parts.append(f"{count} {word}")
+        return f"{self.skipped} ({', '.join(parts)})"
+
     def line(self) -> str:
         mode = " (dry run: nothing changed)" if self.dry_run else ""
         return (
             f"new {self.new}, changed {self.changed}, deleted {self.deleted}, same {self.same}, "
-            f"skipped {self.skipped}, failed {self.failed + self.refused}, "
+            f"skipped {self.skipped_text()}, failed {self.failed + self.refused}, "
             + (f"conflicts {self.conflicts}, " if self.conflicts else "")
             + f"{self.bytes} bytes, {self.seconds:.1f} s{mode}"
         )
@@ -114,7 +136,7 @@ class Report:
     def apply(self, verdict: Verdict, pending: int) -> bool:
         """Record the gate's verdict on ``pending`` deletes; whether they may run."""
         if verdict.skipped is not None:
-            self.skipped += pending
+            self.skip("deletes", pending)
             self.notes.append(verdict.skipped)
         if verdict.refusal is not None:
             self.refusals.append(verdict.refusal)
@@ -123,6 +145,29 @@ class Report:
     @property
     def ok(self) -> bool:
         return self.failed == 0 and self.refused == 0 and self.conflicts == 0 and not self.refusals
+
+
+@runtime_checkable
+class CountsSkippedLinks(Protocol):
+    """A store whose listing leaves symlinks out and counts them (the local store, ``symlinks="skip"``)."""
+
+    skipped_symlinks: int
+
+
+def _counting(keep: Callable[[str], bool] | None, report: Report) -> Callable[[str], bool] | None:
+    """``keep`` for the source listing, counting in ``report`` what it leaves out and why."""
+    if not isinstance(keep, KeyFilter):
+        return keep
+    rules = keep
+
+    def counted(rel: str) -> bool:
+        reason = rules.reason(rel)
+        if reason is None:
+            return True
+        report.skip(reason)
+        return False
+
+    return counted
 
 
 class DeleteRefused(ConflictError):
@@ -400,7 +445,7 @@ async def _backup(
             report.fail(pair.rel, exc, emit)
 
     try:
-        src_stream = src_entries if src_entries is not None else entries(src, src_prefix, keep)
+        src_stream = src_entries if src_entries is not None else entries(src, src_prefix, _counting(keep, report))
         async with TaskPool(options.files_in_flight) as pool:
             async for pair in march(src_stream, entries(dst, dst_prefix, keep)):
                 if pair.error is not None:
@@ -418,8 +463,10 @@ async def _backup(
         for rel, exc in pool.failures:
             report.fail(rel, exc, emit)  # escaped a transfer: still one failed item, and no deletes after it
         if isinstance(src, CollectsListingErrors):
-            report.skipped += len(src.skipped_links)
+            report.skip("symlink", len(src.skipped_links))
             report.notes.extend(f"skipped symlink {link}" for link in src.skipped_links)
+        if isinstance(src, CountsSkippedLinks):
+            report.skip("symlink", src.skipped_symlinks)
         if options.delete:
             await _deletes(spill, dst, dst_prefix, src_count, dst_count, options, report, emit)
     finally:

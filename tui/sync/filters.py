@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 from pathspec import GitIgnoreSpec
 
@@ -17,6 +18,9 @@ from tui.safety import display_text
 #: files and folders that operating systems leave behind (macOS, Windows)
 OS_JUNK = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".Trashes", ".Spotlight-V100", ".fseventsd"})
 IGNORE_FILE = ".cloudpaneignore"
+
+#: why a key is left out of a backup (the summary counts each); symlinks are the local listing's own
+SkipReason = Literal["hidden", "os_junk", "excluded", "symlink"]
 
 
 class KeyFilter:
@@ -46,9 +50,15 @@ class KeyFilter:
         return cls(include_hidden=include_hidden, excludes=lines)
 
     def __call__(self, rel: str) -> bool:
+        return self.reason(rel) is None
+
+    def reason(self, rel: str) -> SkipReason | None:
+        """Why ``rel`` is left out (``"os_junk"``, ``"hidden"``, ``"excluded"``), or None when it takes part."""
         parts = rel.split("/")
         if self.skip_junk and (any(p in OS_JUNK for p in parts) or parts[-1] == IGNORE_FILE):
-            return False
+            return "os_junk"
         if not self.include_hidden and any(p.startswith(".") for p in parts):
-            return False
-        return not (self.spec is not None and self.spec.match_file(rel))
+            return "hidden"
+        if self.spec is not None and self.spec.match_file(rel):
+            return "excluded"
+        return None

@@ -164,6 +164,8 @@ class CopyOptions:
     #: write rclone's md5chksum on multipart uploads from local files (costs one extra read of the file)
     md5_metadata: bool = True
     journal: Journal | None = None
+    #: told when a journaled upload is taken over: (destination, parts already on the server, parts in all)
+    on_resume: Callable[[str, int, int], None] | None = None
 
 
 def content_md5(data: bytes | bytearray | memoryview) -> str:
@@ -413,6 +415,8 @@ async def copy_object(
     if opened.resumed:
         # the upload's md5chksum was set when it was created: that is what the bytes must hash to
         expected_md5 = opened.md5 if local is not None else None
+        if opts.on_resume is not None:
+            opts.on_resume(f"{dst.url}/{dst_key}", len(done_parts), max(1, -(-size // part_size)))
     try:
         if src.features.ranged_reads:
             parts = await _upload_parts(

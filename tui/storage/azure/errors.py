@@ -19,12 +19,14 @@ from tui.errors import (
     AuthError,
     CloudpaneError,
     ConflictError,
+    NetworkError,
     NotFoundError,
     PreconditionFailed,
     StoreError,
     TransientError,
     UnsupportedError,
     UsageError,
+    network_error,
 )
 
 #: 400 answers that are about what was asked (names, metadata, ranges), not about the server
@@ -111,6 +113,11 @@ def translate_error(exc: BaseException, what: str, secrets: Sequence[str] = ()) 
         return StoreError(text)
     if isinstance(exc, aze.ClientAuthenticationError):
         return AuthError(scrub(f"{what}: authentication failed", secrets))
+    network = network_error(exc, what)
+    if network is not None:
+        # host:port only (never the path or query, where a SAS lives); scrubbed all the same
+        scrubbed = NetworkError(scrub(str(network), secrets))
+        return scrubbed
     if isinstance(exc, aze.ServiceRequestError | aze.ServiceResponseError | aze.IncompleteReadError):
         # connection refused, DNS, resets, a body cut short: the inner error says which, without the URL
         inner = exc.inner_exception if isinstance(exc, aze.AzureError) else None
