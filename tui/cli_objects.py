@@ -25,6 +25,7 @@ from tui.locations import Location
 from tui.safety import display_text
 from tui.storage.base import ObjectInfo, Store
 from tui.storage.hub import StoreHub
+from tui.sync.filters import KeyFilter
 from tui.transfer.plan import Outcome
 
 STDIO = "-"
@@ -333,8 +334,9 @@ async def _stat_one(hub: StoreHub, loc: Location, version_id: str | None) -> Obj
     try:
         return await store.stat(key, version_id=version_id)
     except NotFoundError:
-        if version_id is None and not key.endswith("/"):
-            async for page in store.list(key + "/", recursive=False, page_size=1):
+        if version_id is None:
+            folder = key if key.endswith("/") else key + "/"
+            async for page in store.list(folder, recursive=False, page_size=1):
                 if page:
                     raise UsageError(f"{display_text(str(loc))} is a folder: use du or ls") from None
                 break
@@ -477,6 +479,28 @@ def _du_line(usage: Usage, label: str, as_json: bool, extra: dict[str, Any]) -> 
     click.echo(f"{usage.count:>10} {usage.bytes:>16} {human:>10}  {label}")
 
 
+def key_filter(includes: Iterable[str], excludes: Iterable[str]) -> Callable[[str], bool] | None:
+    """Which keys of a folder (relative to it) ``cp -r``, ``mv -r`` and ``rm -r`` take: gitignore patterns, as
+    backup's ``--exclude`` takes them (tui/sync/filters.py: ``*.tmp``, ``build/``, ``/top-only``). A key is taken
+    when it matches an ``--include``, or else when it matches no ``--exclude``; with ``--include`` alone, only what
+    matches one. Hidden files and OS junk are keys like any other here."""
+    inc, exc = list(includes), list(excludes)
+    if not inc and not exc:
+        return None
+    # KeyFilter(...)(rel) is True when none of its patterns matches rel
+    included = KeyFilter(include_hidden=True, excludes=inc, skip_junk=False) if inc else None
+    excluded = KeyFilter(include_hidden=True, excludes=exc, skip_junk=False) if exc else None
+
+    def keep(rel: str) -> bool:
+        if included is not None and not included(rel):
+            return True
+        if excluded is None:
+            return False
+        return excluded(rel)
+
+    return keep
+
+
 # -- rm -----------------------------------------------------------------------------------------------------------
 def filter_options() -> list[Callable[[Callable[..., None]], Callable[..., None]]]:
     return [
@@ -489,15 +513,39 @@ def filter_options() -> list[Callable[[Callable[..., None]], Callable[..., None]
     ]
 
 
+def _with(
+    decorators: list[Callable[[Callable[..., None]], Callable[..., None]]],
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def apply(f: Callable[..., None]) -> Callable[..., None]:
+        for decorator in reversed(decorators):
+            f = decorator(f)
+        return f
+
+    return apply
+
+
 @main.command()
 @click.option("-r", "--recursive", is_flag=True, help="Delete every key under the prefix.")
 @click.option("--version-id", help="Delete this version (permanently) instead of adding a delete marker.")
+@click.option("-n", "--dry-run", is_flag=True, help="Print what would be deleted and delete nothing.")
+@_with(filter_options())
 @click.argument("location")
-def rm(recursive: bool, version_id: str | None, location: str) -> None:
+def rm(
+    recursive: bool,
+    version_id: str | None,
+    dry_run: bool,
+    includes: tuple[str, ...],
+    excludes: tuple[str, ...],
+    location: str,
+) -> None:
     """Remove an object (or, with -r, everything under a prefix)."""
+    if (includes or excludes) and not recursive:
+        _fail_usage("--include and --exclude choose keys of a folder: they go with rm -r")
+    keep = _usage(lambda: key_filter(includes, excludes))
     loc = _parse(location)
     settings = _settings()
     outcome = Outcome(on_fail=_echo_fail)
+    verb = "(dry run) delete" if dry_run else "delete"
 
     async def run() -> None:
         async with StoreHub(settings) as hub:
@@ -508,20 +556,29 @@ def rm(recursive: bool, version_id: str | None, location: str) -> None:
                     raise UsageError("--version-id deletes one version; it does not go with -r")
                 if not key.endswith("/") and key:
                     key += "/"
+                parents: set[str] = set()
                 async for page in store.list(key, recursive=True):
                     for e in page:
+                        if keep is not None and not keep(e.key[len(key) :]):
+                            continue
                         try:
-                            await store.delete(e.key)
+                            if not dry_run:
+                                await store.delete(e.key)
                         except CloudpaneError as exc:
                             outcome.fail(e.key, exc)
                         else:
                             outcome.done += 1
+                            parents.add(e.key.rpartition("/")[0])
                             shown = "/" + e.key if loc.kind == "local" else e.key
-                            click.echo(f"delete: {display_text(shown)}")
-                if loc.kind == "local" and outcome.done and not outcome.failures:
-                    _remove_empty_dirs(loc)
+                            click.echo(f"{verb}: {display_text(shown)}")
+                if loc.kind == "local" and outcome.done and not outcome.failures and not dry_run:
+                    if keep is None:
+                        _remove_empty_dirs(loc)
+                    else:
+                        _remove_emptied(parents, key)
                 if outcome.done == 0 and not outcome.failures:
-                    raise NotFoundError(f"{display_text(str(loc))}: nothing to delete")
+                    what = "nothing matches" if keep is not None else "nothing to delete"
+                    raise NotFoundError(f"{display_text(str(loc))}: {what}")
                 return
             folder = UsageError(f"{display_text(str(loc))} is a folder: use rm -r")
             if not key or (key.endswith("/") and loc.kind == "local"):
@@ -531,11 +588,26 @@ def rm(recursive: bool, version_id: str | None, location: str) -> None:
                     await store.stat(key)  # a folder marker object of that name is deleted, as aws s3 rm does
                 except NotFoundError:
                     raise folder from None
-            if not version_id:
-                await store.stat(key)  # exit 4 for a key that is not there
-            await store.delete(key, version_id=version_id)
+            if not version_id or dry_run:
+                await store.stat(key, version_id=version_id)  # exit 4 for a key (or version) that is not there
+            if not dry_run:
+                await store.delete(key, version_id=version_id)
             outcome.done += 1
-            click.echo(f"delete: {display_text(key)}" + (f" version {display_text(version_id)}" if version_id else ""))
+            click.echo(f"{verb}: {display_text(key)}" + (f" version {display_text(version_id)}" if version_id else ""))
 
     _run(run)
     raise SystemExit(outcome.exit_code())
+
+
+def _remove_emptied(parents: set[str], root: str) -> None:
+    """After a filtered local ``rm -r``: the folders its deletes left empty, deepest first, below the root."""
+    from pathlib import Path
+
+    top = Path("/" + root.rstrip("/"))
+    for folder in sorted({Path("/" + p) for p in parents}, key=lambda p: -len(p.parts)):
+        while folder != top and top in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent

@@ -4,16 +4,15 @@ The copy itself is ``tui.cli._transfer`` and the engine's ``run_transfer``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from tui.cli import _err, _transfer, main
-from tui.cli_objects import filter_options
+from tui.cli_objects import filter_options, key_filter
 from tui.errors import ExitCode
 from tui.safety import display_text
-from tui.sync.filters import KeyFilter
 from tui.transfer.select import Extras
 
 #: the one canned ACL cp accepts: objects are private (no public-read and the like, ever)
@@ -23,18 +22,6 @@ ACCEPTED_ACL = "private"
 def _usage(text: str) -> None:
     _err(f"error: {text}")
     raise SystemExit(int(ExitCode.USAGE))
-
-
-def key_filter(includes: Iterable[str], excludes: Iterable[str]) -> Callable[[str], bool] | None:
-    """gitignore patterns, as backup's ``--exclude`` takes them (tui/sync/filters.py). ``--exclude`` leaves out what
-    matches; ``--include`` brings back what matches even when an exclude matched it, and alone it copies only
-    what matches. Hidden files and OS junk are copied like any other key (cp copies what it is given)."""
-    inc, exc = list(includes), list(excludes)
-    if not inc and not exc:
-        return None
-    lines = exc if exc else ["*"]
-    lines = [*lines, *(f"!{p}" for p in inc)]
-    return KeyFilter(include_hidden=True, excludes=lines, skip_junk=False)
 
 
 def parse_metadata(pairs: tuple[str, ...]) -> dict[str, str]:
