@@ -10,6 +10,7 @@ of ``cp``. Registered on the click group of ``tui.cli`` (imported at its end).
 from __future__ import annotations
 
 import re
+import stat as stat_mod
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -277,7 +278,7 @@ def info_json(info: ObjectInfo, location: str) -> dict[str, Any]:
         "content_type": info.content_type,
         "metadata": dict(info.metadata) or None,
         "checksums": dict(info.checksums) or None,
-        "mode": oct(info.mode) if info.mode is not None else None,
+        "mode": f"{stat_mod.S_IMODE(info.mode):04o}" if info.mode is not None else None,
         "encrypted_etag": info.encrypted_etag or None,
     }
 

@@ -105,13 +105,14 @@ def no_uploads(s3: Any, bucket: str) -> None:
 def test_done_when_lines_of_the_issue(moto_cli: Cli, moto_s3: Any, new_bucket: Any, tmp_path: Path) -> None:
     bucket = new_bucket("done")
     moto_s3.create_bucket(Bucket=bucket)
-    # enough rows that the listing outlives `head` by far more than a pipe buffer (64 KiB)
-    for i in range(1500):
-        moto_s3.put_object(Bucket=bucket, Key=f"dir/{i:05d}-{'x' * 40}", Body=b"")
+    # enough rows that the listing outlives `head` by more than a pipe buffer (64 KiB): 250 rows of 400 bytes
+    long = "x" * 380
+    for i in range(250):
+        moto_s3.put_object(Bucket=bucket, Key=f"dir/{i:05d}-{long}", Body=b"")
     ls = shell(moto_cli, f"cloudpane ls -r s3://{bucket}/ | head -1", tmp_path)
     assert ls.returncode == 0, ls
     assert ls.stderr == ""
-    assert ls.stdout.endswith("dir/00000-" + "x" * 40 + "\n"), ls.stdout
+    assert ls.stdout.endswith(f"dir/00000-{long}\n"), ls.stdout
 
     done = shell(moto_cli, f"printf data | cloudpane cp - s3://{bucket}/k && cloudpane cat s3://{bucket}/k", tmp_path)
     assert done.returncode == 0, done
@@ -128,7 +129,17 @@ def test_stdin_of_several_parts_is_one_multipart_object(
     moto_s3.create_bucket(Bucket=bucket)
     data = os.urandom(17 * MiB + 123)
     cli = moto_cli.with_env(CLOUDPANE_PART_SIZE="5MiB")
-    got = pipe(cli, "cp", "--content-type", "application/x-tar", "--metadata", "who=me", "-", f"s3://{bucket}/a/t.bin", feed=data)
+    got = pipe(
+        cli,
+        "cp",
+        "--content-type",
+        "application/x-tar",
+        "--metadata",
+        "who=me",
+        "-",
+        f"s3://{bucket}/a/t.bin",
+        feed=data,
+    )
     got.check()
     assert got.stdout.decode() == f"- -> s3://{bucket}/a/t.bin (17.0 MiB)\n"
     head = moto_s3.head_object(Bucket=bucket, Key="a/t.bin")
@@ -176,7 +187,12 @@ def test_usage_errors_of_streams_are_one_line(moto_cli: Cli, new_bucket: Any) ->
     bucket = new_bucket("use")
     cases = {
         ("cp", "-", "-"): "cloudpane: error: cp - - copies nothing: name an object or a file on one side",
-        ("cp", "-r", "-", f"s3://{bucket}/k"): "cloudpane: error: cp -r copies folders; - (stdin or stdout) is one stream",
+        (
+            "cp",
+            "-r",
+            "-",
+            f"s3://{bucket}/k",
+        ): "cloudpane: error: cp -r copies folders; - (stdin or stdout) is one stream",
         ("mv", "-", f"s3://{bucket}/k"): "cloudpane: error: mv cannot read stdin or write stdout; use cp",
         ("cp", "--version-id", "v1", "-", f"s3://{bucket}/k"): (
             "cloudpane: error: --version-id picks a version of the source; stdin has none"
@@ -203,7 +219,14 @@ def test_cat_ranges_versions_and_errors(moto_cli: Cli, moto_s3: Any, new_bucket:
     moto_s3.put_object(Bucket=bucket, Key="k", Body=b"abcdefghij")
     moto_s3.put_object(Bucket=bucket, Key="dir/x", Body=b"x")
     url = f"s3://{bucket}/k"
-    ranges = {"2-4": b"cde", "bytes=2-4": b"cde", "7-": b"hij", "-3": b"hij", "bytes=-30": b"abcdefghij", "5-99": b"fghij"}
+    ranges = {
+        "2-4": b"cde",
+        "bytes=2-4": b"cde",
+        "7-": b"hij",
+        "-3": b"hij",
+        "bytes=-30": b"abcdefghij",
+        "5-99": b"fghij",
+    }
     for spec, want in ranges.items():
         assert pipe(moto_cli, "cat", "--range", spec, url).check().stdout == want, spec
     assert pipe(moto_cli, "cat", "--version-id", first, url).check().stdout == b"0123456789"
