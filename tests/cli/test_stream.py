@@ -3,6 +3,7 @@ local files, with the real executable. Interrupted or broken streams leave no ob
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pty
@@ -69,10 +70,8 @@ def pipe(cli: Cli, *args: str, feed: bytes | Callable[[IO[bytes]], None] = b"", 
         except BrokenPipeError:
             pass
         finally:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 proc.stdin.close()
-            except BrokenPipeError:
-                pass
         _, status, usage = os.wait4(proc.pid, 0)
     finally:
         timer.cancel()

@@ -6,9 +6,9 @@
   empty object); a longer one is a multipart upload (S3 parts, Azure blocks; local files: a temporary file renamed
   at the end).
 - Part sizes grow, because the total is unknown: the configured part size for the first tenth of the store's part
-  limit, then doubled every further tenth, never above ``MAX_STREAM_PART`` (Azure's largest block, under S3's
-  5 GiB). S3 (10,000 parts from 8 MiB): 1,000 parts of each of 8, 16, ... 2048 MiB, then 4000 MiB: 7.9 TiB, so
-  S3's 5 TiB object limit always fits. Azure (50,000 blocks): 39 TiB. A local file is written at fixed offsets
+  limit, then doubled every further tenth, and the last tenth ``MAX_STREAM_PART`` (Azure's largest block, under
+  S3's 5 GiB). S3 (10,000 parts from 8 MiB): 1,000 parts of each of 8, 16, ... 2048 MiB, then 4000 MiB: 7.9 TiB
+  (from 5 MiB: 6.3 TiB), so S3's 5 TiB object limit always fits. Azure (50,000 blocks): 39 TiB. A local file is written at fixed offsets
   (``LocalWriter``), so its parts keep one size (its limit is a million parts). The price of the growth is memory
   on huge streams: past 8 GiB the parts are 16 MiB and so on (``concurrency x`` the current part size).
 - Every part carries its Content-MD5 and is retried on its own (its buffer is kept until it is written).
@@ -55,7 +55,7 @@ def stream_part_size(number: int, *, base: int, max_parts: int) -> int:
     ``max_parts``, doubled for every further tenth, at most ``MAX_STREAM_PART``."""
     group = max(1, max_parts // 10)
     step = (number - 1) // group
-    if step >= 16:
+    if step >= 9:  # the last tenth: the largest parts, so that 5 TiB fits whatever the base (5 MiB and up)
         return max(base, MAX_STREAM_PART)
     return max(base, min(MAX_STREAM_PART, base << step))
 
