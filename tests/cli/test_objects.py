@@ -322,3 +322,38 @@ def test_stdin_to_a_local_file_refuses_what_it_cannot_keep(moto_cli: Cli, tmp_pa
     got = moto_cli.run("cp", flag, value, "-", "out.bin")
     assert got.returncode == 2, got
     assert not (tmp_path / "out.bin").exists()
+
+
+def test_du_draws_a_progress_line_on_a_terminal_only(moto_cli: Cli, moto_s3: Any, new_bucket: Any) -> None:
+    import pty
+    import subprocess
+
+    from tests.cli.conftest import cloudpane_command
+
+    bucket = new_bucket("dutty")
+    moto_s3.create_bucket(Bucket=bucket)
+    moto_s3.put_object(Bucket=bucket, Key="a/b", Body=b"xyz")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [*cloudpane_command(), "du", f"s3://{bucket}/"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=moto_cli.env,
+    )
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the process closed its end
+            break
+        if not chunk:
+            break
+        err += chunk
+    out, _ = proc.communicate(timeout=60)
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"\rlisted 1 objects, 3 Bytes" in err
+    assert err.endswith(b"\r\x1b[K")  # cleared before the results
+    assert out.decode().splitlines()[-1].split() == ["1", "3", "3", "Bytes", "total", f"s3://{bucket}/"]

@@ -417,3 +417,36 @@ def test_stdin_to_azure_in_blocks_and_back(az_cli: Cli, azurite_server: AzuriteS
     assert pipe(az_cli, "cat", "--range", "0-9", f"az://{name}/s.bin").check().stdout == data[:10]
     pipe(az_cli, "cp", "-", f"az://{name}/empty").check()
     assert service.get_blob_client(name, "empty").download_blob().readall() == b""
+
+
+def test_sigint_during_a_stdin_upload_to_azure_commits_nothing(
+    az_cli: Cli, azurite_server: AzuriteServer, new_bucket: Any
+) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    name = new_bucket("azint")
+    service = BlobServiceClient.from_connection_string(azurite_server.connection_string, api_version="2025-11-05")
+    container = service.create_container(name)
+    proc = subprocess.Popen(
+        [*cloudpane_command(), "cp", "-", f"az://{name}/s.bin"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=az_cli.with_env(CLOUDPANE_CONCURRENCY="1").env,
+    )
+    assert proc.stdin is not None
+    try:
+        deadline = time.monotonic() + 30
+        # a staged block shows as an uncommitted blob: the upload is under way
+        while not list(container.list_blobs(include=["uncommittedblobs"])):
+            assert time.monotonic() < deadline, "no block was staged"
+            proc.stdin.write(os.urandom(MiB))
+            proc.stdin.flush()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert list(container.list_blobs()) == []  # nothing committed: no blob at the name
