@@ -24,10 +24,12 @@ from tui.cli import _echo_fail, _err, _iso, _json_line, _parse, _remove_empty_di
 from tui.errors import CloudpaneError, ExitCode, NotFoundError, UsageError, one_line
 from tui.locations import Location
 from tui.safety import display_text
-from tui.storage.base import ObjectInfo, Store
+from tui.storage.base import ObjectInfo
 from tui.storage.hub import StoreHub
 from tui.sync.filters import KeyFilter
+from tui.transfer.copy import Bandwidth
 from tui.transfer.plan import Outcome
+from tui.transfer.select import Extras
 
 STDIO = "-"
 
@@ -79,7 +81,14 @@ def _object_key(hub: StoreHub, loc: Location) -> str:
     return key
 
 
-async def _to_stdout(hub: StoreHub, loc: Location, *, version_id: str | None, byte_range: ByteRange | None) -> int:
+async def _to_stdout(
+    hub: StoreHub,
+    loc: Location,
+    *,
+    version_id: str | None,
+    byte_range: ByteRange | None,
+    bandwidth: Bandwidth | None = None,
+) -> int:
     from tui.transfer.plan import copy_options
     from tui.transfer.stream import FdWriter, download_stream
 
@@ -100,7 +109,7 @@ async def _to_stdout(hub: StoreHub, loc: Location, *, version_id: str | None, by
         start=start,
         end=end,
         version_id=version_id,
-        options=copy_options(hub.settings, journal=None),
+        options=copy_options(hub.settings, journal=None, bandwidth=bandwidth),
     )
 
 
@@ -131,6 +140,15 @@ def cat(version_id: str | None, byte_range: str | None, locations: tuple[str, ..
                 await _to_stdout(hub, loc, version_id=version_id, byte_range=rng)
 
     _run(run)
+
+
+def _bandwidth(text: str) -> Bandwidth:
+    from tui.config import parse_size
+
+    try:
+        return Bandwidth(parse_size(text))
+    except ValueError as exc:
+        raise UsageError(f"--bwlimit {display_text(text)}: {exc}") from None
 
 
 def _usage(fn: Any) -> Any:
@@ -169,6 +187,7 @@ def stream_cp(
     version_id: str | None,
     dry_run: bool,
     upload: UploadOptions,
+    bwlimit: str | None = None,
 ) -> None:
     """``cp - DST`` (stdin to an object or file) and ``cp SRC -`` (an object or file to stdout)."""
     verb = "mv" if move else "cp"
@@ -182,6 +201,7 @@ def stream_cp(
     if src == STDIO and destination == STDIO:
         _fail_usage("cp - - copies nothing: name an object or a file on one side")
     settings = _settings()
+    bandwidth = _usage(lambda: _bandwidth(bwlimit)) if bwlimit else None
     if destination == STDIO:
         loc = _parse(src)
         if dry_run:
@@ -197,17 +217,19 @@ def stream_cp(
 
         async def download() -> None:
             async with StoreHub(settings) as hub:
-                await _to_stdout(hub, loc, version_id=version_id, byte_range=None)
+                await _to_stdout(hub, loc, version_id=version_id, byte_range=None, bandwidth=bandwidth)
 
         _run(download)
         return
     if version_id:
         _fail_usage("--version-id picks a version of the source; stdin has none")
     dst = _parse(destination)
-    _stdin_upload(dst, settings, dry_run=dry_run, upload=upload)
+    _stdin_upload(dst, settings, dry_run=dry_run, upload=upload, bandwidth=bandwidth)
 
 
-def _stdin_upload(dst: Location, settings: Any, *, dry_run: bool, upload: UploadOptions) -> None:
+def _stdin_upload(
+    dst: Location, settings: Any, *, dry_run: bool, upload: UploadOptions, bandwidth: Bandwidth | None
+) -> None:
     from tui.transfer.plan import copy_options
     from tui.transfer.stream import FdReader, upload_stream
 
@@ -222,18 +244,18 @@ def _stdin_upload(dst: Location, settings: Any, *, dry_run: bool, upload: Upload
             store, key = await hub.destination(dst, folder=False)
             if not key:
                 raise UsageError(f"{label} is a bucket: name the object to write stdin to")
-            _check_upload_options(store, upload)
+            extras = Extras(metadata=upload.metadata, storage_class=upload.storage_class)
+            extras.check(store)
+            store = extras.destination(store)
             if dry_run:
                 _err(f"(dry run) upload: stdin to {label}")
                 return 0, 0
-            metadata = dict(upload.metadata)
-            store = _with_storage_class(store, upload.storage_class)
             done = await upload_stream(
                 FdReader(sys.stdin.fileno()).read,
                 store,
                 key,
-                options=copy_options(settings, journal=None),
-                metadata=metadata,
+                options=copy_options(settings, journal=None, bandwidth=bandwidth),
+                metadata=dict(upload.metadata),
                 content_type=upload.content_type,
             )
             return done.size, done.parts
@@ -241,26 +263,9 @@ def _stdin_upload(dst: Location, settings: Any, *, dry_run: bool, upload: Upload
     size, _parts = _run(run)
     if dry_run:
         return
-    click.echo(f"- -> {label} ({humanize.naturalsize(size, binary=True)})")
-
-
-def _check_upload_options(store: Store, upload: UploadOptions) -> None:
-    if upload.metadata and not store.features.user_metadata:
-        raise UsageError(f"{display_text(store.url)}: local files keep no --metadata")
-    if upload.storage_class:
-        from tui.storage.base import StorageClasses
-
-        if not isinstance(store, StorageClasses):
-            raise UsageError(f"{display_text(store.url)}: this store has no storage classes")
-
-
-def _with_storage_class(store: Store, storage_class: str | None) -> Store:
-    if storage_class is None:
-        return store
-    from tui.storage.base import StorageClasses
-
-    assert isinstance(store, StorageClasses)
-    return store.with_storage_class(storage_class)
+    human = humanize.naturalsize(size, binary=True)
+    click.echo(f"- -> {label} ({human})")
+    _err(f"copied 1 file(s), {human}")
 
 
 # -- stat ---------------------------------------------------------------------------------------------------------

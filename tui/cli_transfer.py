@@ -80,6 +80,7 @@ def cp_or_mv(
             version_id=version_id,
             dry_run=dry_run,
             upload=UploadOptions(content_type=content_type, metadata=meta, storage_class=storage_class),
+            bwlimit=bwlimit,
         )
         return
     if version_id and (len(sources) != 1 or recursive):

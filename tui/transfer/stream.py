@@ -8,9 +8,12 @@
 - Part sizes grow, because the total is unknown: the configured part size for the first tenth of the store's part
   limit, then doubled every further tenth, and the last tenth ``MAX_STREAM_PART`` (Azure's largest block, under
   S3's 5 GiB). S3 (10,000 parts from 8 MiB): 1,000 parts of each of 8, 16, ... 2048 MiB, then 4000 MiB: 7.9 TiB
-  (from 5 MiB: 6.3 TiB), so S3's 5 TiB object limit always fits. Azure (50,000 blocks): 39 TiB. A local file is written at fixed offsets
-  (``LocalWriter``), so its parts keep one size (its limit is a million parts). The price of the growth is memory
-  on huge streams: past 8 GiB the parts are 16 MiB and so on (``concurrency x`` the current part size).
+  (from 5 MiB: 6.3 TiB), so S3's 5 TiB object limit always fits. Azure (50,000 blocks): 39 TiB. A local file is
+  written at fixed offsets (``LocalWriter``), so its parts keep one size (its limit is a million parts). The price
+  of the growth is memory on huge streams: past 8 GiB the parts are 16 MiB and so on (``concurrency x`` the
+  current part size).
+- ``kill -9`` leaves the parts sent so far on an S3 server (a stdin upload is not in the resume journal):
+  ``cloudpane transfers --server s3://bucket/ --abort`` finds and removes them.
 - Every part carries its Content-MD5 and is retried on its own (its buffer is kept until it is written).
 - No orphan: any failure or cancellation (Ctrl-C, a read error on stdin) aborts the multipart upload, so nothing
   appears at the key and nothing is left on the server. A stdin upload is not journaled: it cannot be resumed (the
@@ -227,6 +230,8 @@ async def upload_stream(
 
                 async def send(number: int, data: bytearray) -> None:
                     try:
+                        if options.bandwidth is not None:
+                            await options.bandwidth.take(len(data))
                         md5 = await asyncio.to_thread(content_md5, data)
                         part = await retrying(lambda: writer.write_part(number, data, content_md5=md5), policy=policy)
                         parts.append(part)
@@ -283,6 +288,7 @@ async def download_stream(
     they arrive: one GET, no buffer beyond a chunk. Returns the number of bytes written. A body that breaks before
     its end is read again from where it broke (ETag pinned, so the bytes cannot be of another object)."""
     policy = (options or CopyOptions()).retry
+    bandwidth = (options or CopyOptions()).bandwidth
     info = await retrying(lambda: src.stat(key, version_id=version_id), policy=policy)
     stop = info.size if end is None else min(end, info.size)
     pos = start
@@ -291,6 +297,8 @@ async def download_stream(
     while pos < stop:
         try:
             async for chunk in _chunks(src, key, pos, stop, version_id, etag):
+                if bandwidth is not None:
+                    await bandwidth.take(len(chunk))
                 await write(chunk)
                 pos += len(chunk)
             if pos < stop:
