@@ -450,3 +450,18 @@ def test_sigint_during_a_stdin_upload_to_azure_commits_nothing(
             proc.communicate()
     assert proc.returncode == 130, err
     assert list(container.list_blobs()) == []  # nothing committed: no blob at the name
+
+
+def test_stdin_and_cat_against_rclone(rclone_cli: Cli, rclone_s3: Any, new_bucket: Any) -> None:
+    """rclone's server keeps plain files, and answers a Range GET with 200: cat --range still gets its bytes."""
+    bucket = new_bucket("rcs")
+    rclone_s3.create_bucket(Bucket=bucket)
+    data = os.urandom(11 * MiB + 1)
+    cli = rclone_cli.with_env(CLOUDPANE_PART_SIZE="5MiB")
+    pipe(cli, "cp", "-", f"s3://{bucket}/d/s.bin", feed=data).check()
+    assert rclone_s3.get_object(Bucket=bucket, Key="d/s.bin")["Body"].read() == data
+    assert pipe(cli, "cat", f"s3://{bucket}/d/s.bin").check().stdout == data
+    assert pipe(cli, "cat", "--range", "5-14", f"s3://{bucket}/d/s.bin").check().stdout == data[5:15]
+    assert pipe(cli, "cat", "--range", "-3", f"s3://{bucket}/d/s.bin").check().stdout == data[-3:]
+    pipe(cli, "cp", "-", f"s3://{bucket}/small", feed=b"tiny").check()
+    assert pipe(cli, "cat", f"s3://{bucket}/small").check().stdout == b"tiny"
