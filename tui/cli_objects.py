@@ -1,5 +1,5 @@
 """Headless commands on single objects and streams: ``cat``, ``stat``, ``du``, and the ``-`` (stdin / stdout) forms
-of ``cp``. Registered on the click group of ``tui.cli`` (imported at its end).
+of ``cp``, and ``rm``. Commands of the click group of ``tui.cli``, which loads this module by name (``PLUGINS``).
 
 - ``cp - DST`` reads stdin as a stream of unknown size (tui/transfer/stream.py); ``cp SRC -`` and ``cat`` write
   an object to stdout as it arrives. A closed stdout ends the command quietly (exit 0, as ``ls | head`` does).
@@ -73,9 +73,9 @@ class ByteRange:
 
 # -- cat and cp to stdout ----------------------------------------------------------------------------------------
 def _object_key(hub: StoreHub, loc: Location) -> str:
-    key = hub.key(loc)
     if loc.kind == "https":
         raise UsageError("cat reads objects and files; use curl for https:// URLs")
+    key = hub.key(loc)
     if not key or key.endswith("/") or loc.is_bucket_list:
         raise UsageError(f"{display_text(str(loc))} is a folder or a bucket, not an object")
     return key
@@ -94,8 +94,8 @@ async def _to_stdout(
 
     if loc.kind == "local" and loc.path is not None and loc.path.is_dir():
         raise UsageError(f"{display_text(str(loc))} is a directory, not a file")
-    store = await hub.store(loc)
     key = _object_key(hub, loc)
+    store = await hub.store(loc)
     start, end = 0, None
     if byte_range is not None:
         info = await store.stat(key, version_id=version_id)
@@ -350,7 +350,7 @@ async def _stat_one(hub: StoreHub, loc: Location, version_id: str | None) -> Obj
 
 
 def _print_info(info: ObjectInfo, location: str, *, as_json: bool) -> None:
-    data = info_json(info, display_text(location))
+    data = info_json(info, location)  # JSON lines are ASCII-escaped (_json_line): control characters stay inert
     if as_json:
         _json_line(data)
         return

@@ -357,3 +357,21 @@ def test_du_draws_a_progress_line_on_a_terminal_only(moto_cli: Cli, moto_s3: Any
     assert b"\rlisted 1 objects, 3 Bytes" in err
     assert err.endswith(b"\r\x1b[K")  # cleared before the results
     assert out.decode().splitlines()[-1].split() == ["1", "3", "3", "Bytes", "total", f"s3://{bucket}/"]
+
+
+def test_untrusted_keys_and_metadata_stay_inert(moto_cli: Cli, moto_s3: Any, new_bucket: Any) -> None:
+    bucket = new_bucket("evil")
+    moto_s3.create_bucket(Bucket=bucket)
+    key = "d\x1b]0;owned\x07/x\x1b[31m"
+    moto_s3.put_object(Bucket=bucket, Key=key, Body=b"1", Metadata={"note": "a\x1b[2Jb"})
+    outputs = [
+        moto_cli.run("stat", f"s3://{bucket}/{key}").check(),
+        moto_cli.run("stat", "--json", f"s3://{bucket}/{key}").check(),
+        moto_cli.run("du", "-r", f"s3://{bucket}/").check(),
+        moto_cli.run("du", "--json", f"s3://{bucket}/").check(),
+        moto_cli.run("rm", "-r", "-n", f"s3://{bucket}/").check(),
+        moto_cli.run("cp", "-r", "-n", f"s3://{bucket}/", "dl/").check(),
+    ]
+    for got in outputs:
+        assert "\x1b" not in got.stdout + got.stderr and "\x07" not in got.stdout + got.stderr, got
+    assert json.loads(outputs[1].stdout)["key"] == key  # JSON keeps the exact key (escaped on the wire)
