@@ -231,7 +231,7 @@ def _stdin_upload(
     dst: Location, settings: Any, *, dry_run: bool, upload: UploadOptions, bandwidth: Bandwidth | None
 ) -> None:
     from tui.transfer.plan import copy_options
-    from tui.transfer.stream import FdReader, upload_stream
+    from tui.transfer.stream import FdReader, sigterm_interrupts, upload_stream
 
     label = display_text(str(dst))
 
@@ -250,14 +250,15 @@ def _stdin_upload(
             if dry_run:
                 _err(f"(dry run) upload: stdin to {label}")
                 return 0, 0
-            done = await upload_stream(
-                FdReader(sys.stdin.fileno()).read,
-                store,
-                key,
-                options=copy_options(settings, journal=None, bandwidth=bandwidth),
-                metadata=dict(upload.metadata),
-                content_type=upload.content_type,
-            )
+            with sigterm_interrupts():
+                done = await upload_stream(
+                    FdReader(sys.stdin.fileno()).read,
+                    store,
+                    key,
+                    options=copy_options(settings, journal=None, bandwidth=bandwidth),
+                    metadata=dict(upload.metadata),
+                    content_type=upload.content_type,
+                )
             return done.size, done.parts
 
     size, _parts = _run(run)

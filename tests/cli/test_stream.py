@@ -281,7 +281,11 @@ def _feed_until_upload(s3: Any, bucket: str, chunk: bytes) -> Callable[[IO[bytes
     return feed
 
 
-def test_sigint_during_a_stdin_upload_aborts_it(moto_cli: Cli, moto_s3: Any, new_bucket: Any) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_stdin_upload_is_aborted(
+    moto_cli: Cli, moto_s3: Any, new_bucket: Any, signum: signal.Signals
+) -> None:
+    """Ctrl-C, and SIGTERM (``timeout``, a service manager), abort the upload: exit 130, nothing left."""
     bucket = new_bucket("intr")
     moto_s3.create_bucket(Bucket=bucket)
     cli = moto_cli.with_env(CLOUDPANE_PART_SIZE="5MiB", CLOUDPANE_CONCURRENCY="1")
@@ -297,7 +301,7 @@ def test_sigint_during_a_stdin_upload_aborts_it(moto_cli: Cli, moto_s3: Any, new
         _feed_until_upload(moto_s3, bucket, os.urandom(MiB))(proc.stdin)
         # stdin stays open and idle: the process sits in a read of stdin when the signal comes
         time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         out, err = proc.communicate(timeout=15)
     finally:
         if proc.poll() is None:

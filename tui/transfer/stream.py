@@ -31,9 +31,10 @@ import asyncio
 import contextlib
 import os
 import queue
+import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -175,6 +176,35 @@ class FdWriter:
                 view = view[n:]
 
         await _IO.run(write_all)
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Inside a running coroutine: SIGTERM (``timeout``, ``kill``, a service manager) cancels it as Ctrl-C does, so
+    its cleanup runs (an upload from stdin is aborted, not left on the server), and KeyboardInterrupt is raised in
+    its place (exit 130, "interrupted"). Where signals cannot be handled (not the main thread) nothing changes."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    hit: list[bool] = []
+
+    def stop() -> None:
+        hit.append(True)
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, stop)
+    except (NotImplementedError, RuntimeError, ValueError):
+        yield
+        return
+    try:
+        yield
+    except asyncio.CancelledError:
+        if hit:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 # -- upload ------------------------------------------------------------------------------------------------------
