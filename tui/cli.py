@@ -37,6 +37,7 @@ from tui.sync.backup import Action as BackupAction
 from tui.sync.backup import Report as BackupReport
 from tui.timeparse import parse_duration
 from tui.transfer.plan import Outcome
+from tui.transfer.select import Extras
 
 if TYPE_CHECKING:
     from tui.progress import TransferProgress
@@ -158,6 +159,11 @@ def _parse(text: str) -> Location:
         _fail(exc)
 
 
+#: modules that add commands to the group when it first needs them (they import this module: a plugin is a layer
+#: above it, so it is loaded by name)
+PLUGINS = ("tui.cli_objects", "tui.cli_transfer")
+
+
 class _Group(click.Group):
     """``cloudpane [LEFT [RIGHT]]``: arguments that are not a command name open the TUI on those locations.
     Every command that talks to a store gets the global flags (tui.cliflags), as aws accepts them after it."""
@@ -169,7 +175,26 @@ class _Group(click.Group):
         decorate(cmd)  # examples in --help, location completion
         super().add_command(cmd, name)
 
+    _loaded = False
+
+    def _load_plugins(self) -> None:
+        if not self._loaded:
+            import importlib
+
+            type(self)._loaded = True
+            for name in PLUGINS:
+                importlib.import_module(name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugins()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load_plugins()
+        return super().get_command(ctx, cmd_name)
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        self._load_plugins()
         takes_value = {o for p in self.params if isinstance(p, click.Option) and not p.is_flag for o in p.opts}
         skip = False
         for i, arg in enumerate(args):
@@ -354,40 +379,23 @@ def _echo_done(src: str, dst: str, size: int) -> None:
     _op(f"{display_text(src)} -> {display_text(dst)} ({humanize.naturalsize(size, binary=True)})")
 
 
+def _echo_planned(move: bool) -> Callable[[str, str, int], None]:
+    """The on_done of a dry run: one line per object that would be copied or moved."""
+
+    def show(src: str, dst: str, size: int) -> None:
+        verb = "move" if move else "copy"
+        click.echo(
+            f"(dry run) {verb}: {display_text(src)} -> {display_text(dst)} ({humanize.naturalsize(size, binary=True)})"
+        )
+
+    return show
+
+
 def _echo_fail(what: str, exc: BaseException) -> None:
     _err(f"failed: {display_text(what)}: {one_line(exc)}")
 
 
 # -- cp / mv / rm --------------------------------------------------------------------------------------------
-def _transfer_options(f: Callable[..., None]) -> Callable[..., None]:
-    """The options cp and mv share."""
-    for decorator in reversed(
-        [
-            click.option("-r", "--recursive", is_flag=True, help="Include folders with everything below them."),
-            click.option("-f", "--force", is_flag=True, help="Overwrite destinations that are newer than the source."),
-            click.option("--bwlimit", metavar="RATE", help="Bandwidth limit in bytes per second (e.g. 10M, 512K)."),
-            click.argument("sources", nargs=-1, required=True),
-            click.argument("destination"),
-        ]
-    ):
-        f = decorator(f)
-    return f
-
-
-@main.command()
-@_transfer_options
-def cp(recursive: bool, force: bool, bwlimit: str | None, sources: tuple[str, ...], destination: str) -> None:
-    """Copy objects and files between any two stores (https:// URLs as sources too)."""
-    _transfer(sources, destination, recursive=recursive, move=False, force=force, bwlimit=bwlimit)
-
-
-@main.command()
-@_transfer_options
-def mv(recursive: bool, force: bool, bwlimit: str | None, sources: tuple[str, ...], destination: str) -> None:
-    """Move: copy, then delete each source once its copy is complete."""
-    _transfer(sources, destination, recursive=recursive, move=True, force=force, bwlimit=bwlimit)
-
-
 def _resumed(where: str, have: int, parts: int) -> None:
     _say(f"resuming the upload of {display_text(where)}: {have} of {parts} part(s) already there")
 
@@ -424,7 +432,14 @@ def _progress() -> TransferProgress | None:
 
 
 def _transfer(
-    sources: tuple[str, ...], destination: str, *, recursive: bool, move: bool, force: bool, bwlimit: str | None
+    sources: tuple[str, ...],
+    destination: str,
+    *,
+    recursive: bool,
+    move: bool,
+    force: bool,
+    bwlimit: str | None,
+    extras: Extras | None = None,
 ) -> None:
     from tui.config import parse_size
     from tui.transfer.copy import Bandwidth
@@ -438,8 +453,12 @@ def _transfer(
         bandwidth = Bandwidth(parse_size(bwlimit)) if bwlimit else None
     except (CloudpaneError, ValueError) as exc:
         _fail(UsageError(f"--bwlimit {display_text(bwlimit or '')}: {exc}"))
-    bar = _progress()
-    outcome = Outcome(on_done=_echo_done, on_fail=_echo_fail, tracker=bar)
+    dry = extras is not None and extras.dry_run
+    bar = None if dry else _progress()
+    if dry:
+        outcome = Outcome(on_done=_echo_planned(move), on_fail=_echo_fail)
+    else:
+        outcome = Outcome(on_done=_echo_done, on_fail=_echo_fail, tracker=bar)
     retries = RetryCounter()
 
     async def run() -> None:
@@ -458,6 +477,7 @@ def _transfer(
                         conflict="overwrite" if force else "refuse-newer",
                         outcome=outcome,
                         options=options,
+                        extras=extras,
                     )
             finally:
                 if bar is not None:
@@ -472,6 +492,8 @@ def _transfer(
             )
         )
     verb = "moved" if move else "copied"
+    if dry:
+        verb = "(dry run) would have " + verb
     summary = f"{verb} {outcome.done} file(s), {humanize.naturalsize(outcome.bytes, binary=True)}"
     if outcome.skipped:
         summary += f", {outcome.skipped} skipped"
@@ -627,58 +649,6 @@ def _with_key(loc: Location, key: str) -> Location:
     from dataclasses import replace
 
     return replace(loc, key=key)
-
-
-@main.command()
-@click.option("-r", "--recursive", is_flag=True, help="Delete every key under the prefix.")
-@click.option("--version-id", help="Delete this version (permanently) instead of adding a delete marker.")
-@click.argument("location")
-def rm(recursive: bool, version_id: str | None, location: str) -> None:
-    """Remove an object (or, with -r, everything under a prefix)."""
-    loc = _parse(location)
-    settings = _settings()
-    outcome = Outcome(on_fail=_echo_fail)
-
-    async def run() -> None:
-        async with StoreHub(settings) as hub:
-            store = await hub.store(loc)
-            key = hub.key(loc)
-            if recursive:
-                if version_id:
-                    raise UsageError("--version-id deletes one version; it does not go with -r")
-                if not key.endswith("/") and key:
-                    key += "/"
-                async for page in store.list(key, recursive=True):
-                    for e in page:
-                        try:
-                            await store.delete(e.key)
-                        except CloudpaneError as exc:
-                            outcome.fail(e.key, exc)
-                        else:
-                            outcome.done += 1
-                            shown = "/" + e.key if loc.kind == "local" else e.key
-                            _op(f"delete: {display_text(shown)}")
-                if loc.kind == "local" and outcome.done and not outcome.failures:
-                    _remove_empty_dirs(loc)
-                if outcome.done == 0 and not outcome.failures:
-                    raise NotFoundError(f"{display_text(str(loc))}: nothing to delete")
-                return
-            folder = UsageError(f"{display_text(str(loc))} is a folder: use rm -r")
-            if not key or (key.endswith("/") and loc.kind == "local"):
-                raise folder
-            if key.endswith("/") and not version_id:
-                try:
-                    await store.stat(key)  # a folder marker object of that name is deleted, as aws s3 rm does
-                except NotFoundError:
-                    raise folder from None
-            if not version_id:
-                await store.stat(key)  # exit 4 for a key that is not there
-            await store.delete(key, version_id=version_id)
-            outcome.done += 1
-            _op(f"delete: {display_text(key)}" + (f" version {display_text(version_id)}" if version_id else ""))
-
-    _run(run)
-    raise SystemExit(outcome.exit_code())
 
 
 def _remove_empty_dirs(loc: Location) -> None:

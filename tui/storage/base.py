@@ -382,6 +382,15 @@ class LocalTarget(Protocol):
 
 
 @runtime_checkable
+class StorageClasses(Protocol):
+    """A store whose objects have storage classes that a write can choose (S3's StorageClass)."""
+
+    def with_storage_class(self, name: str) -> Store:
+        """The same container, writing every new object in storage class ``name``."""
+        ...
+
+
+@runtime_checkable
 class InContainer(Protocol):
     """A store that is one container (S3 bucket, Azure container) of a remote. Server-side copies name it as
     their source (``Store.copy(src_container=)``, ``PartCopyWriter.copy_part(src_bucket=)``)."""

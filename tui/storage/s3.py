@@ -687,6 +687,14 @@ class S3Store:
         self.client = remote.client
         self.features = remote.features
         self.native = remote.native
+        #: the storage class of every object this store writes (``with_storage_class``; None: the bucket's default)
+        self.storage_class: str | None = None
+
+    def with_storage_class(self, name: str) -> S3Store:
+        """This bucket, writing new objects (PUT, multipart uploads, copies) in storage class ``name``."""
+        store = S3Store(self.remote, self.bucket)
+        store.storage_class = name
+        return store
 
     @property
     def url(self) -> str:
@@ -923,6 +931,8 @@ class S3Store:
         if if_none_match and not self.features.conditional_writes:
             raise UnsupportedError(f"put {self.describe(key)}: this server ignores conditional writes")
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Body": _body(data)}
+        if self.storage_class:
+            kwargs["StorageClass"] = self.storage_class
         if metadata:
             kwargs["Metadata"] = metadata
         if content_type:
@@ -959,6 +969,8 @@ class S3Store:
     ) -> S3Writer:
         self._no_marker("write", key)
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if self.storage_class:
+            kwargs["StorageClass"] = self.storage_class
         if metadata:
             kwargs["Metadata"] = metadata
         if content_type:
@@ -1009,6 +1021,8 @@ class S3Store:
         if src_version_id:
             source["VersionId"] = src_version_id
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": dst_key, "CopySource": source}
+        if self.storage_class:
+            kwargs["StorageClass"] = self.storage_class
         if metadata is not None:
             kwargs["Metadata"] = metadata
             kwargs["MetadataDirective"] = "REPLACE"

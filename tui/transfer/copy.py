@@ -166,6 +166,9 @@ class CopyOptions:
     journal: Journal | None = None
     #: told when a journaled upload is taken over: (destination, parts already on the server, parts in all)
     on_resume: Callable[[str, int, int], None] | None = None
+    #: cp --content-type and --metadata: what every object written gets, instead of (over) the source's
+    content_type: str | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
 
 
 def content_md5(data: bytes | bytearray | memoryview) -> str:
@@ -347,14 +350,22 @@ async def copy_object(
         info = await retrying(lambda: src.stat(src_key), policy=policy)
     size = info.size
     part_size = choose_part_size(size, opts.part_size, dst.features.max_parts)
-    server_side = same_remote and dst.features.server_side_copy and size <= MAX_COPY_OBJECT
-    if info.partial and (server_side or not (isinstance(src, InfoReader) and size <= part_size)):
+    overrides = opts.content_type is not None or bool(opts.metadata)
+    # CopyObject keeps the source's Content-Type: a new one is sent by the bytes' own PUT
+    server_side = same_remote and dst.features.server_side_copy and size <= MAX_COPY_OBJECT and not opts.content_type
+    if info.partial and (overrides or server_side or not (isinstance(src, InfoReader) and size <= part_size)):
         # a server-side copy must write the mtime the source stands for (its ``mtime`` metadata, else its
         # LastModified), or every later backup sees the copy as newer: that takes the source's metadata
         listed = info
         info = await retrying(lambda: src.stat(src_key, version_id=listed.version_id), policy=policy)
         size = info.size
         part_size = choose_part_size(size, opts.part_size, dst.features.max_parts)
+    if overrides:
+        info = replace(
+            info,
+            content_type=opts.content_type or info.content_type,
+            metadata={**info.metadata, **dict(opts.metadata)},
+        )
     metadata = _metadata(info)
     expected_md5 = source_md5(info) if opts.verify else None
 

@@ -32,6 +32,7 @@ from tui.transfer.copy import Bandwidth, CopyOptions, Phase, copy_object
 from tui.transfer.journal import Journal
 from tui.transfer.pool import TaskPool
 from tui.transfer.retry import RetryPolicy
+from tui.transfer.select import Extras
 
 #: what to do when the destination exists: overwrite it; skip it; copy only when the source is newer; refuse
 #: (an error, exit 5) when the destination is newer and overwrite otherwise (the CLI's default)
@@ -256,6 +257,16 @@ async def run_item(
     return result, info.size
 
 
+async def check_item(item: Item) -> int | None:
+    """What ``run_item`` would do, without writing: the size it would copy, or None when its policy skips it.
+    Raises what the copy would raise before its first byte (a missing source, a newer destination)."""
+    if _same_place(item):
+        raise UsageError(f"{display_text(item.src_label)}: source and destination are the same")
+    info = item.info or await item.src.stat(item.src_key, version_id=item.version_id)
+    decision, info = await _should_copy(item, info)
+    return info.size if decision else None
+
+
 async def run_transfer(
     hub: StoreHub,
     sources: list[Location],
@@ -266,8 +277,12 @@ async def run_transfer(
     conflict: Conflict = "refuse-newer",
     outcome: Outcome,
     options: CopyOptions | None = None,
+    extras: Extras | None = None,
 ) -> None:
+    """``extras``: cp's filters, version, what the written objects carry, and ``--dry-run`` (then each item is
+    checked as a copy would check it and counted in ``outcome`` as done, and nothing is written)."""
     settings = hub.settings
+    ex = extras or Extras()
     opts = options or copy_options(settings, journal=None)
     multiple = len(sources) > 1
     dst_store, dst_key = await hub.destination(dst, folder=dst.is_prefix or multiple or recursive)
@@ -276,10 +291,18 @@ async def run_transfer(
         if multiple:
             raise UsageError(f"copying several sources needs a folder as destination: add a / to {dst.raw}")
         dst_key = dst_key + "/" if dst_key else dst_key
+    ex.check(dst_store)
+    dst_store = ex.destination(dst_store)
+    if ex.content_type is not None or ex.metadata:
+        opts = replace(opts, content_type=ex.content_type, metadata=tuple(ex.metadata.items()))
 
     async def one(item: Item) -> None:
         try:
-            done = await run_item(item, opts, tracker=outcome.tracker)
+            if ex.dry_run:
+                size = await check_item(item)
+                done = None if size is None else (PutResult(), size)
+            else:
+                done = await run_item(item, opts, tracker=outcome.tracker)
         except asyncio.CancelledError:
             raise  # one item cancelled (from the UI) does not stop the batch: the pool counts it
         except Exception as exc:  # noqa: BLE001 - every failure is counted and shown: nothing escapes the summary
@@ -301,7 +324,15 @@ async def run_transfer(
         for src in sources:
             try:
                 await _expand(
-                    hub, src, dst, dst_store, dst_key, recursive=recursive, submit=submit, check=conflict != "overwrite"
+                    hub,
+                    src,
+                    dst,
+                    dst_store,
+                    dst_key,
+                    recursive=recursive,
+                    submit=submit,
+                    check=conflict != "overwrite",
+                    extras=ex,
                 )
             except Exception as exc:  # noqa: BLE001 - a source that cannot be expanded fails, the rest go on
                 outcome.fail(src.raw or str(src), exc)
@@ -335,8 +366,12 @@ async def _expand(
     recursive: bool,
     submit: Callable[[Item], object],
     check: bool = False,
+    extras: Extras | None = None,
 ) -> None:
+    ex = extras or Extras()
     if src.kind == "https":
+        if ex.version_id:
+            raise UsageError("--version-id picks a version of an object; an https:// URL has none")
         http = hub.http_source(src)
         dst_is_folder = dst.is_prefix or dst_key == "" or dst_key.endswith("/")
         target = _join(dst_key, http.name) if dst_is_folder else dst_key
@@ -356,6 +391,8 @@ async def _expand(
     if folder:
         if not recursive:
             raise UsageError(f"{display_text(str(src))} is a folder: use -r")
+        if ex.version_id:
+            raise UsageError(f"--version-id picks a version of one object; {display_text(str(src))} is a folder")
         if not src_key.endswith("/") and src_key:
             src_key += "/"
         found = 0
@@ -363,6 +400,8 @@ async def _expand(
         async for page in src_store.list(src_key, recursive=True):
             for e in page:
                 rel = e.key[len(src_key) :]
+                if ex.keep is not None and not ex.keep(rel):
+                    continue
                 target = _join(dst_key, rel)
                 found += 1
                 absent = present is not None and target not in present
@@ -399,6 +438,7 @@ async def _expand(
                 same,
                 _label(src, src_store, src_key),
                 _label(dst, dst_store, target),
+                version_id=ex.version_id,
             )
         )
     )
