@@ -24,6 +24,8 @@ class Features:
     """What a store can do. Callers check these instead of catching NotImplemented from the server."""
 
     versions: bool = False
+    #: deleted objects are kept for a while and can be undeleted (Azure's soft delete)
+    soft_delete: bool = False
     server_side_copy: bool = False
     #: UploadPartCopy works (rclone's S3 server answers 200 and writes an empty part: measured)
     part_copy: bool = False
