@@ -565,6 +565,12 @@ def transfers(abort: bool, server: str | None, older_than: str | None) -> None:
                     loc = Loc(u.kind, remote=None if default else u.remote, bucket=u.bucket, key=u.key)
                     try:
                         store = await hub.store(loc)
+                        if not store.features.aborts_uploads:
+                            # nothing to abort there (Azure's uncommitted blocks expire on their own): forget it
+                            journal.finish(u)
+                            outcome.done += 1
+                            click.echo(f"forgotten, {NOTHING_TO_ABORT}: " + line)
+                            continue
                         if u.upload_id is None:
                             # killed between the intent and CreateMultipartUpload's answer: the server's uploads of
                             # that key started since, not journaled, are the orphans
@@ -605,7 +611,7 @@ def _server_uploads(
         cutoff = datetime.now(UTC) - parse_duration(older_than) if older_than else None
         with Journal() as journal:
             # uploads a live process of ours is still sending are not orphans
-            busy = {u.upload_id for u in journal.unfinished() if u.upload_id and owner_alive(u.owner)}
+            busy = [u.upload_id for u in journal.unfinished() if u.upload_id and owner_alive(u.owner)]
             async with StoreHub(settings) as hub:
                 store = await hub.store(loc)
                 if not isinstance(store, ListsUploads):
@@ -626,23 +632,39 @@ def _server_uploads(
                     if not abort:
                         click.echo(line)
                         continue
-                    if u.upload_id in busy:
+                    if any(_same_upload(b, u.upload_id) for b in busy):
                         click.echo("in use, not aborted: " + line)
                         continue
-                    try:
-                        await store.abort_upload(u.key, u.upload_id)
-                    except CloudpaneError as exc:
-                        outcome.fail(label, exc)
-                        continue
+                    if store.features.aborts_uploads:
+                        try:
+                            await store.abort_upload(u.key, u.upload_id)
+                        except CloudpaneError as exc:
+                            outcome.fail(label, exc)
+                            continue
+                        _op("aborted: " + line)
+                    else:
+                        _op(f"not aborted, {NOTHING_TO_ABORT}: " + line)
                     outcome.done += 1
-                    _op("aborted: " + line)
                     for row in journal.unfinished():
-                        if row.upload_id == u.upload_id:
+                        if row.upload_id and _same_upload(row.upload_id, u.upload_id):
                             journal.finish(row)
                 if shown == 0:
                     click.echo("no unfinished uploads")
 
     _run(run)
+
+
+#: what ``transfers --abort`` says of an upload on a store that cannot abort one (``Features.aborts_uploads``)
+NOTHING_TO_ABORT = (
+    "nothing to abort on Azure (its uncommitted blocks cannot be deleted; they go at the blob's next commit or "
+    "after 7 days, and the blob stays as it was)"
+)
+
+
+def _same_upload(journaled: str, listed: str) -> bool:
+    """A journal row's upload id and one the server lists are the same upload: equal, or (Azure) the listed id is
+    the nonce that the journaled synthetic id starts with (``<nonce>.<metadata>``)."""
+    return journaled == listed or journaled.startswith(listed + ".")
 
 
 def _with_key(loc: Location, key: str) -> Location:

@@ -214,6 +214,6 @@ async def test_transfers_abort_forgets_an_azure_row(
     proc = await start(env, tmp_path, "transfers", "--abort")
     code, out, err = await finish(proc)
     assert code == 0, err
-    assert out.startswith("aborted: ") and f"-> az://{container.bucket}/h.bin" in out, out
+    assert out.startswith("forgotten, nothing to abort on Azure") and f"-> az://{container.bucket}/h.bin" in out, out
     with Journal(state / "transfers.sqlite3") as journal:
         assert journal.unfinished() == []

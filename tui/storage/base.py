@@ -24,6 +24,8 @@ class Features:
     """What a store can do. Callers check these instead of catching NotImplemented from the server."""
 
     versions: bool = False
+    #: deleted objects are kept for a while and can be undeleted (Azure's soft delete)
+    soft_delete: bool = False
     server_side_copy: bool = False
     #: UploadPartCopy works (rclone's S3 server answers 200 and writes an empty part: measured)
     part_copy: bool = False
@@ -50,6 +52,9 @@ class Features:
     etag_is_md5: bool = False
     #: ListMultipartUploads reports when each upload started (moto answers one fixed date in 2010: measured)
     upload_times: bool = True
+    #: an unfinished upload can be aborted on the server (AbortMultipartUpload); Azure cannot delete uncommitted
+    #: blocks (they go at the blob's next commit, or after 7 days)
+    aborts_uploads: bool = True
     #: byte ranges can be read (``read(start=, end=)``): parts are read in parallel; without them a source is read
     #: front to back once (an https server without ``Accept-Ranges: bytes``)
     ranged_reads: bool = True

@@ -44,8 +44,12 @@ MAX_LISTED = 6
 
 # -- journal rows <-> locations ------------------------------------------------------------------------------
 def destination(upload: JournalUpload) -> Location:
-    """Where a journaled upload goes, as the Location the TUI would have copied to (the remote by its name)."""
-    return Location("s3", remote=None if upload.remote == "s3" else upload.remote, bucket=upload.bucket, key=upload.key)
+    """Where a journaled upload goes, as the Location the TUI would have copied to (the remote by its name): an
+    S3 bucket or an Azure container (the row's ``kind``); the default remote of each kind (``s3``, ``az``) goes
+    by its scheme."""
+    default = "az" if upload.kind == "azure" else "s3"
+    remote = None if upload.remote == default else upload.remote
+    return Location(upload.kind, remote=remote, bucket=upload.bucket, key=upload.key)
 
 
 def source(upload: JournalUpload) -> Location:

@@ -49,6 +49,8 @@ AZURE = Features(
     copy_replaces_metadata=True,
     #: Azure keeps no start time for uncommitted blocks
     upload_times=False,
+    #: uncommitted blocks cannot be deleted: `transfers --abort` says so instead of "aborted"
+    aborts_uploads=False,
 )
 
 

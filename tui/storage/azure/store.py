@@ -18,22 +18,22 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import builtins
-import calendar
+import contextlib
 import re
-import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import BlobProperties, BlobSasPermissions, ContentSettings, generate_blob_sas
-from azure.storage.blob.aio import BlobPrefix
+from azure.storage.blob.aio import BlobPrefix, BlobServiceClient
 
 from tui.errors import (
+    CloudpaneError,
     ConflictError,
     NotFoundError,
     PreconditionFailed,
@@ -44,12 +44,36 @@ from tui.errors import (
 )
 from tui.safety import display_text
 from tui.storage.azure.errors import azure_errors
-from tui.storage.base import MAX_PRESIGN, Entry, ObjectInfo, Page, PutResult, UploadInfo, utf8_key
-from tui.storage.meta import MD5_KEY, MTIME_KEY, format_mtime_ns, parse_mtime_ns
+from tui.storage.azure.metadata import (
+    _etag,
+    _md5_b64,
+    decode_metadata,
+    encode_metadata,
+    mtime_from_azure,
+    mtime_to_azure,
+)
+from tui.storage.azure.options import AzureOptions
+from tui.storage.azure.versions import MARKERS, NO_CURRENT, NO_VERSIONS, SOFT_DELETED, grouped, key_rows
+from tui.storage.azure.writer import AzureWriter, decode_upload_id, parse_block_id
+from tui.storage.base import MAX_PRESIGN, Entry, Features, ObjectInfo, Page, PutResult, UploadInfo, utf8_key
 
-if TYPE_CHECKING:
-    from tui.storage.azure.remote import AzureRemote
-    from tui.storage.azure.writer import AzureWriter
+__all__ = ["AzureStore", "decode_metadata", "encode_metadata", "mtime_from_azure", "mtime_to_azure"]
+
+
+class Account(Protocol):
+    """What a store needs of its account (``tui.storage.azure.remote.AzureRemote``, which imports this module)."""
+
+    options: AzureOptions
+    client: BlobServiceClient
+    features: Features
+    endpoint_url: str
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def secrets(self) -> tuple[str, ...]: ...
+
 
 MiB = 1024 * 1024
 #: chunks handed to the caller (the SDK hands whole ranged responses)
@@ -60,92 +84,18 @@ MAX_BLOCK_SIZE = 4000 * MiB
 #: what ``journal_target`` puts before the account URL: the journal records the row as an Azure one
 AZURE_ENDPOINT_PREFIX = "azure+"
 
-#: the one-line refusal of every version operation (Features.versions is False on Azure for now)
-NO_VERSIONS = "blob versions are not supported on Azure yet (and Azurite keeps none)"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_RENAMED = "rename_"
-_RENAMED_KEY = "rename_key_"
-
-
-_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
-
-
-def mtime_to_azure(value: str) -> str:
-    """rclone's Azure ``mtime``: RFC 3339 with nine fraction digits in UTC (its S3 one is seconds since the epoch,
-    as the engine writes it). Exact to the nanosecond; a value of neither form is kept as it is."""
-    ns = parse_mtime_ns(value)
-    if ns is None:
-        return value
-    seconds, frac = divmod(ns, 1_000_000_000)
-    return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%S}.{frac:09d}Z"
-
-
-def mtime_from_azure(value: str) -> str:
-    """The engine's form (seconds since the epoch, exact) of rclone's Azure ``mtime``; anything else as it is."""
-    match = _RFC3339.fullmatch(value.strip())
-    if match is None:
-        return value
-    whole, frac, zone = match.groups()
-    seconds = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
-    if zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
-    return format_mtime_ns(seconds * 1_000_000_000 + int(((frac or "") + "000000000")[:9]))
-
-
-def encode_metadata(metadata: dict[str, str] | None) -> tuple[dict[str, str], str | None]:
-    """Azure-valid metadata, and the Content-MD5 (base64) taken out of rclone's ``md5chksum``; ``mtime`` as
-    rclone's Azure backend writes it (RFC 3339)."""
-    out: dict[str, str] = {}
-    md5: str | None = None
-    for name, value in (metadata or {}).items():
-        if name.lower() == MD5_KEY:
-            md5 = value
-            continue
-        if name.lower() == MTIME_KEY:
-            out[MTIME_KEY] = mtime_to_azure(value)
-            continue
-        if _IDENTIFIER.fullmatch(name) and not name.lower().startswith(_RENAMED):
-            out[name] = value
-            continue
-        valid = re.sub(r"[^A-Za-z0-9_]", "_", name)
-        out[_RENAMED + valid] = value
-        out[_RENAMED_KEY + valid] = name
-    return out, md5
-
-
-def decode_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
-    """The names as they were written (lower case, as S3 stores report them)."""
-    raw = {str(k).lower(): str(v) for k, v in (metadata or {}).items()}
-    out: dict[str, str] = {}
-    for name, value in raw.items():
-        if name.startswith(_RENAMED_KEY):
-            continue
-        if name.startswith(_RENAMED):
-            original = raw.get(_RENAMED_KEY + name[len(_RENAMED) :])
-            out[(original or name).lower()] = value
-            continue
-        out[name] = mtime_from_azure(value) if name == MTIME_KEY else value
-    return out
-
-
-def _etag(raw: str | None) -> str | None:
-    return raw.strip('"') if raw else None
-
-
-def _md5_b64(raw: bytes | bytearray | None) -> str | None:
-    return base64.b64encode(bytes(raw)).decode() if raw else None
 
 
 class AzureStore:
     """One container of an AzureRemote. ``bucket`` is the container's name (the engine's generic word)."""
 
-    def __init__(self, remote: AzureRemote, bucket: str) -> None:
+    def __init__(self, remote: Account, bucket: str) -> None:
         self.remote = remote
         self.bucket = bucket
         self.features = remote.features
         self.container = remote.client.get_container_client(bucket)
+        self._probed = False
 
     def __repr__(self) -> str:
         return f"AzureStore({self.url!r})"
@@ -158,6 +108,10 @@ class AzureStore:
     def describe(self, key: str) -> str:
         return display_text(f"{self.url}/{key}")
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self.remote.secrets
+
     def _errors(self, what: str) -> Any:
         return azure_errors(what, self.remote.secrets)
 
@@ -168,9 +122,31 @@ class AzureStore:
         if not key or len(key) > 1024:
             raise UsageError(f"{verb} {self.describe(key)}: a blob name has 1 to 1,024 characters")
 
-    def _no_versions(self, verb: str, key: str, version_id: str | None) -> None:
-        if version_id and not self.features.versions:
+    async def probe(self) -> Features:
+        """What the account keeps, asked once per store (tui/storage/azure/versions.py): soft delete from the
+        service properties' delete retention policy, versioning from a version id in a listing row. A question
+        the credentials may not ask (a container SAS cannot read service properties) counts as no."""
+        if self._probed:
+            return self.features
+        soft = False
+        with contextlib.suppress(CloudpaneError), self._errors(f"service properties of {self.remote.name}"):
+            props = await self.remote.client.get_service_properties()
+            policy = props.get("delete_retention_policy")
+            soft = bool(policy is not None and policy.enabled)
+        versioned = False
+        with contextlib.suppress(CloudpaneError), self._errors(f"list versions in {self.url}"):
+            async for blob in self.container.list_blobs(include=["versions"], results_per_page=1):
+                versioned = blob.version_id is not None
+                break
+        self.features = replace(self.features, versions=soft or versioned, soft_delete=soft)
+        self._probed = True
+        return self.features
+
+    async def _no_versions(self, verb: str, key: str, version_id: str | None) -> None:
+        if version_id and not (await self.probe()).versions:
             raise UnsupportedError(f"{verb} {self.describe(key)}: {NO_VERSIONS}")
+        if version_id in MARKERS and verb != "delete":
+            raise UsageError(f"{verb} {self.describe(key)}: {version_id} is a delete marker, not a version")
 
     # -- listing --------------------------------------------------------------------------------------------
 
@@ -212,11 +188,11 @@ class AzureStore:
     # -- objects --------------------------------------------------------------------------------------------
 
     async def stat(self, key: str, *, version_id: str | None = None) -> ObjectInfo:
-        self._no_versions("stat", key, version_id)
+        await self._no_versions("stat", key, version_id)
         if not key:
             raise NotFoundError(f"stat {self.describe(key)}: no such blob")
         with self._errors(f"stat {self.describe(key)}"):
-            props = await self.container.get_blob_client(key).get_blob_properties()
+            props = await self.container.get_blob_client(key).get_blob_properties(version_id=version_id)
         md5 = _md5_b64(props.content_settings.content_md5)
         return ObjectInfo(
             key=key,
@@ -243,9 +219,11 @@ class AzureStore:
     ) -> AsyncIterator[bytes]:
         if end is not None and end <= start:
             return
-        self._no_versions("read", key, version_id)
+        await self._no_versions("read", key, version_id)
         what = f"read {self.describe(key)}"
         kwargs: dict[str, Any] = {"max_concurrency": 1}
+        if version_id:
+            kwargs["version_id"] = version_id
         if start or end is not None:
             kwargs["offset"] = start
             if end is not None:
@@ -322,8 +300,6 @@ class AzureStore:
         content_type: str | None = None,
         part_size: int = 8 * MiB,
     ) -> AzureWriter:
-        from tui.storage.azure.writer import AzureWriter
-
         self._check_key("write", key)
         if part_size > MAX_BLOCK_SIZE:
             raise UsageError(f"write {self.describe(key)}: a block holds at most 4000 MiB (part size {part_size})")
@@ -332,8 +308,6 @@ class AzureStore:
     async def open_url_writer(self, key: str, *, metadata: dict[str, str], content_type: str | None) -> AzureWriter:
         """A block writer whose blocks the service reads from a URL (``stage_from_url``: Put Block From URL);
         tui/transfer/pull.py uses it for S3 -> Azure copies that never pass through this machine."""
-        from tui.storage.azure.writer import AzureWriter
-
         self._check_key("write", key)
         return AzureWriter(self, key, metadata=metadata, content_type=content_type)
 
@@ -346,16 +320,12 @@ class AzureStore:
 
     def resume_writer(self, key: str, upload_id: str) -> AzureWriter:
         """The writer of a journaled upload: its nonce names its blocks; its metadata comes back from the id."""
-        from tui.storage.azure.writer import AzureWriter, decode_upload_id
-
         nonce, metadata, content_type = decode_upload_id(upload_id)
         return AzureWriter(self, key, metadata=metadata, content_type=content_type, nonce=nonce)
 
     async def _uncommitted(self, key: str) -> builtins.list[tuple[str, int, str, int]]:
         """(nonce, part number, MD5, size) of our uncommitted blocks of ``key``; NotFoundError when no blob (not
         even one with only uncommitted blocks) is there."""
-        from tui.storage.azure.writer import parse_block_id
-
         with self._errors(f"list blocks of {self.describe(key)}"):
             _committed, uncommitted = await self.container.get_blob_client(key).get_block_list("uncommitted")
         found = []
@@ -368,8 +338,6 @@ class AzureStore:
     async def list_parts(self, key: str, upload_id: str) -> dict[int, tuple[str, int]]:
         """The blocks the service holds for a journaled upload (``get_block_list("uncommitted")``): part number ->
         (Content-MD5 from the block id, size)."""
-        from tui.storage.azure.writer import decode_upload_id
-
         nonce, _meta, _type = decode_upload_id(upload_id)
         return {n: (md5, size) for got, n, md5, size in await self._uncommitted(key) if got == nonce}
 
@@ -398,12 +366,36 @@ class AzureStore:
         week) and nothing was committed, so the blob is as it was."""
 
     async def delete(self, key: str, *, version_id: str | None = None) -> None:
-        self._no_versions("delete", key, version_id)
+        await self._no_versions("delete", key, version_id)
+        blob = self.container.get_blob_client(key)
+        if version_id == SOFT_DELETED:
+            with self._errors(f"undelete {self.describe(key)}"):
+                await blob.undelete_blob()
+            return
+        if version_id == NO_CURRENT:
+            await self._restore_newest(key)
+            return
         with self._errors(f"delete {self.describe(key)}"):
             try:
-                await self.container.get_blob_client(key).delete_blob(delete_snapshots="include")
+                if version_id:
+                    await blob.delete_blob(version_id=version_id)
+                else:
+                    await blob.delete_blob(delete_snapshots="include")
             except ResourceNotFoundError:
+                if version_id:
+                    raise
                 return  # deleting what is not there succeeds, as on S3
+
+    async def _restore_newest(self, key: str) -> None:
+        """Undelete a versioned blob that has no current version: its newest version becomes the blob again."""
+        newest: str | None = None
+        async for page in self.list_versions(key, exact=True):
+            newest = next((e.version_id for e in page if not e.is_delete_marker and e.version_id), newest)
+            if newest:
+                break
+        if newest is None:
+            raise NotFoundError(f"undelete {self.describe(key)}: no version to restore")
+        await self.copy(key, key, src_version_id=newest)
 
     async def copy(
         self,
@@ -415,21 +407,23 @@ class AzureStore:
         src_container: str | None = None,
     ) -> PutResult:
         """Copy Blob inside the account (asynchronous on the service: polled until it is done)."""
-        self._no_versions("copy", src_key, src_version_id)
+        await self._no_versions("copy", src_key, src_version_id)
         what = f"copy {self.describe(src_key)} to {display_text(dst_key)}"
-        source = self.remote.client.get_blob_client(src_container or self.bucket, src_key)
-        src_url = source.url
+        source = self.remote.client.get_blob_client(src_container or self.bucket, src_key, version_id=src_version_id)
+        src_url = source.url  # with ?versionid= for a version (restore a version as current: copy it over the blob)
+        sep = "&" if "?" in src_url else "?"
         if self.remote.options.account_key:
-            src_url += "?" + self._sas(src_container or self.bucket, src_key, timedelta(hours=1))
+            sas = self._sas(src_container or self.bucket, src_key, timedelta(hours=1), version_id=src_version_id)
+            src_url += sep + sas
         elif self.remote.options.sas_token:
-            src_url += "?" + self.remote.options.sas_token
+            src_url += sep + self.remote.options.sas_token
         kwargs: dict[str, Any] = {}
         if metadata is not None:
             meta, _md5 = encode_metadata(metadata)
             kwargs["metadata"] = meta
         target = self.container.get_blob_client(dst_key)
         with self._errors(what):
-            await source.get_blob_properties()  # a missing source is a NotFoundError, not a failed copy
+            await source.get_blob_properties()  # a missing source (or version) is a NotFoundError, not a failed copy
             resp = await target.start_copy_from_url(src_url, **kwargs)
             status = resp.get("copy_status")
             delay = 0.05
@@ -446,12 +440,30 @@ class AzureStore:
     async def list_versions(
         self, prefix: str = "", *, exact: bool = False, page_size: int = 1000
     ) -> AsyncIterator[Page]:
-        raise UnsupportedError(
-            f"versions of {self.describe(prefix)}: this account keeps no versions (Azurite has none)"
+        """Every version, soft-deleted blob and (for a versioned blob with no current version) delete marker under
+        ``prefix`` (or of exactly that key), newest first per key (tui/storage/azure/versions.py)."""
+        what = f"versions of {self.describe(prefix)}"
+        if not (await self.probe()).versions:
+            raise UnsupportedError(f"{what}: {NO_VERSIONS}")
+        pager: Any = self.container.list_blobs(
+            name_starts_with=prefix or None, include=["versions", "deleted"], results_per_page=page_size
         )
-        yield []  # pragma: no cover - makes this an async generator
+        pages = pager.by_page()
+        carry: builtins.list[Entry] = []
+        while True:
+            with self._errors(what):
+                try:
+                    page_iter = await pages.__anext__()
+                except StopAsyncIteration:
+                    break
+                items = [b async for b in page_iter if not exact or str(b.name) == prefix]
+            page, carry = grouped(items, carry)
+            if page:
+                yield page
+        if carry:
+            yield key_rows(carry)
 
-    def _sas(self, container: str, key: str, expires: timedelta) -> str:
+    def _sas(self, container: str, key: str, expires: timedelta, *, version_id: str | None = None) -> str:
         options = self.remote.options
         assert options.account_key and options.account_name
         return generate_blob_sas(
@@ -462,11 +474,12 @@ class AzureStore:
             permission=BlobSasPermissions(read=True),
             expiry=datetime.now(UTC) + expires,
             start=datetime.now(UTC) - timedelta(minutes=5),
+            version_id=version_id,
         )
 
     async def presign(self, key: str, *, expires: timedelta, version_id: str | None = None) -> str:
         """A read-only SAS URL for the blob (needs the account key: a SAS token cannot sign another)."""
-        self._no_versions("presign", key, version_id)
+        await self._no_versions("presign", key, version_id)
         if expires > MAX_PRESIGN or expires.total_seconds() < 1:
             raise UsageError("presign: the expiry must be between 1 second and 7 days")
         if not self.features.presign:
@@ -474,6 +487,8 @@ class AzureStore:
                 f"presign {self.describe(key)}: a SAS link needs the account key (this account uses a SAS token)"
             )
         base = f"{self.container.url.rstrip('/')}/{quote(key, safe='/~')}"
+        if version_id:
+            return f"{base}?versionid={quote(version_id)}&{self._sas(self.bucket, key, expires, version_id=version_id)}"
         return f"{base}?{self._sas(self.bucket, key, expires)}"
 
     async def close(self) -> None:

@@ -28,19 +28,30 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobBlock, ContentSettings
+from azure.storage.blob.aio import ContainerClient
 
 from tui.errors import UnsupportedError, UsageError
 from tui.storage.azure.errors import _code, azure_errors, scrub
-from tui.storage.azure.store import _etag, encode_metadata
+from tui.storage.azure.metadata import _etag, encode_metadata
 from tui.storage.base import PartResult, PutResult
 
-if TYPE_CHECKING:
-    from tui.storage.azure.store import AzureStore
+
+class BlobTarget(Protocol):
+    """What a writer needs of its store (``tui.storage.azure.store.AzureStore``, which imports this module)."""
+
+    @property
+    def container(self) -> ContainerClient: ...
+
+    @property
+    def secrets(self) -> tuple[str, ...]: ...
+
+    def describe(self, key: str) -> str: ...
+
 
 MAX_BLOCKS = 50_000
 NONCE_LEN = 16
@@ -123,7 +134,7 @@ class _Body:
 class AzureWriter:
     def __init__(
         self,
-        store: AzureStore,
+        store: BlobTarget,
         key: str,
         *,
         metadata: dict[str, str] | None,
@@ -161,7 +172,7 @@ class AzureWriter:
         self._check_number(what, number)
         md5 = content_md5 if content_md5 else await asyncio.to_thread(_md5_b64, data)
         size = memoryview(data).nbytes
-        with self._store._errors(what):
+        with azure_errors(what, self._store.secrets):
             # no copy of the block (_Body): sent in chunks straight from the caller's buffer
             await self._blob.stage_block(
                 self.block_id(number, md5),
@@ -185,7 +196,7 @@ class AzureWriter:
         if md5:
             kwargs["source_content_md5"] = bytearray(base64.b64decode(md5))
         # the URL's signature never reaches a message
-        secrets = (*self._store.remote.secrets, urlsplit(url).query)
+        secrets = (*self._store.secrets, urlsplit(url).query)
         with azure_errors(what, secrets):
             try:
                 await self._blob.stage_block_from_url(self.block_id(number, tag), url, **kwargs)
@@ -216,7 +227,7 @@ class AzureWriter:
         if settings:
             kwargs["content_settings"] = ContentSettings(**settings)
         blocks = [BlobBlock(block_id=self.block_id(p.number, p.etag)) for p in sorted(parts, key=lambda p: p.number)]
-        with self._store._errors(what):
+        with azure_errors(what, self._store.secrets):
             resp = await self._blob.commit_block_list(blocks, **kwargs)
         self._done = True
         etag, version = resp.get("etag"), resp.get("version_id")
