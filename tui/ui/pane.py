@@ -196,6 +196,7 @@ class StorePane(Vertical):
         the pane at once (a new location) instead of when the first page arrives (a refresh: no flicker)."""
         if keep is CURRENT:
             keep = self.current_row if self.is_mounted else None
+        self.loading_done = False
         return self._list(keep, fresh)
 
     async def reload(self, keep: Keep = CURRENT) -> None:
