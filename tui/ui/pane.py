@@ -204,8 +204,10 @@ class StorePane(Vertical):
         await self.load(keep).wait()
 
     def _target(self, keep: Keep, prefix: str, bucket_list: bool) -> _Target | None:
-        if keep is None or isinstance(keep, _Current):
+        if isinstance(keep, _Current):
             return None
+        if keep is None:
+            return _Target((UP_KEY,), Row("up", "..", UP_KEY))
         if isinstance(keep, Row):
             return _Target((keep.key,), keep)
         name = keep.rstrip("/")
