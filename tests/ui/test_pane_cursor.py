@@ -87,9 +87,7 @@ async def test_backspace_lands_on_the_folder_we_came_from(s3_env: Any, tmp_path:
         assert current(pane) == "beta"
 
 
-async def test_delete_keeps_the_cursor_on_the_neighbour(
-    s3_env: Any, s3: Any, new_bucket: Any, tmp_path: Path
-) -> None:
+async def test_delete_keeps_the_cursor_on_the_neighbour(s3_env: Any, s3: Any, new_bucket: Any, tmp_path: Path) -> None:
     bucket = new_bucket("curdel")
     for key in ("one.txt", "three.txt", "two.txt"):
         s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
