@@ -24,7 +24,7 @@ def line(table: PaneTable, y: int) -> str:
 def test_columns_give_way_in_order() -> None:
     assert fit_columns(58) == Columns(38, 7, 13)  # 120 columns: everything
     assert fit_columns(40) == Columns(20, 7, 13)
-    assert fit_columns(38) == Columns(24, 7, 7)  # 80 columns: the date without its time first
+    assert fit_columns(38) == Columns(23, 7, 8)  # 80 columns: the date without its time first
     assert fit_columns(30) == Columns(23, 7, 0)  # then no date
     assert fit_columns(26) == Columns(21, 5, 0)  # then a shorter size
     assert fit_columns(12).name == 7  # never less than what is left
@@ -32,7 +32,7 @@ def test_columns_give_way_in_order() -> None:
         assert fit_columns(width).name >= NAME_MIN
 
 
-@pytest.mark.parametrize(("size", "name_width", "with_time"), [((80, 24), 24, False), ((120, 36), 38, True)])
+@pytest.mark.parametrize(("size", "name_width", "with_time"), [((80, 24), 23, False), ((120, 36), 38, True)])
 async def test_long_names_end_with_an_ellipsis(
     s3_env: Any, tmp_path: Path, size: tuple[int, int], name_width: int, with_time: bool
 ) -> None:

@@ -42,7 +42,7 @@ class MarkDialog(ModalScreen[MarkPattern | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="mark-dialog"):
             yield Label(TITLES[self.op], classes="dialog-title")
-            yield Label("Names matching (shell pattern: * ? [abc]):")
+            yield Label("Names matching (shell pattern: * ? [abc]):", markup=False)
             yield Input(value=self._pattern, id="pattern", select_on_focus=True)
             with Horizontal(classes="mark-options"):
                 yield Checkbox("Files only", False, id="files-only", compact=True)
@@ -52,9 +52,6 @@ class MarkDialog(ModalScreen[MarkPattern | None]):
                 yield Button("Cancel", id="cancel", compact=True)
 
     DEFAULT_CSS = """
-    MarkDialog #mark-dialog {
-        width: 50;
-    }
     MarkDialog .mark-options {
         height: auto;
         padding-top: 1;

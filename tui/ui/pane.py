@@ -107,6 +107,13 @@ class StorePane(Vertical):
 
     SORTS: ClassVar[list[SortBy]] = ["name", "size", "modified"]
 
+    DEFAULT_CSS = """
+    StorePane .pane-status {
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
     def __init__(self, hub: StoreHub, location: Location, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="pane")
         self.hub = hub
@@ -319,7 +326,7 @@ class StorePane(Vertical):
         if not self.is_mounted:
             return
         totals = self.listing.totals()
-        status = Text(no_wrap=True, overflow="ellipsis", end="")
+        status = Text(end="")
         if self.error is not None:
             status.append("✗ " + display_text(self.error), style="bold red")
             if totals.items:

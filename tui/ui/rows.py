@@ -71,14 +71,14 @@ def mc_time(when: datetime | None, now: datetime | None = None) -> str:
 
 
 def short_time(when: datetime | None, now: datetime | None = None) -> str:
-    """6 columns: ``Nov 21`` within half a year, else `` 2025``."""
+    """At most 7 columns: ``Nov 21`` within half a year, else the month and year, ``Jan '25``."""
     if when is None:
         return ""
     local = when.astimezone()
     now = now or datetime.now(local.tzinfo)
     if abs((now - local).days) < 183:
         return local.strftime("%b %d")
-    return local.strftime("%Y").rjust(6)
+    return local.strftime("%b '%y")
 
 
 _LABELS = {"up": ("UP-DIR", "UP"), "dir": ("DIR", "DIR"), "bucket": ("BUCKET", "BKT"), "deleted": ("DEL", "DEL")}
@@ -99,7 +99,7 @@ def size_cell(row: Row, width: int) -> Text:
 
 
 def date_cell(row: Row, width: int) -> Text:
-    """The date column: 13 columns (`` Nov 21 23:59``), 7 (`` Nov 21``) or none."""
+    """The date column: 13 columns (`` Nov 21 23:59``), 8 (`` Nov 21``, `` Jan '25``) or none."""
     if width <= 0:
         return Text("")
     text = Text(" " + (mc_time(row.modified) if width >= 13 else short_time(row.modified)))
@@ -131,7 +131,7 @@ class Columns:
 
 #: the name column gets at least this much before the size and date columns give way
 NAME_MIN = 20
-_LEVELS = ((7, 13), (7, 7), (7, 0), (5, 0))
+_LEVELS = ((7, 13), (7, 8), (7, 0), (5, 0))
 
 
 def fit_columns(width: int) -> Columns:
