@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -228,5 +229,6 @@ class PaneTable(ScrollView, can_focus=True):
         line = Text(style=style, no_wrap=True, end="")
         for cell in cells:
             line.append_text(cell)
-        segments = list(line.render(self.app.console, end=""))
+        # Text.render leaves unstyled text without a style: the row's style goes under every segment
+        segments = list(Segment.apply_style(line.render(self.app.console, end=""), style))
         return Strip(segments).adjust_cell_length(width, style)
