@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Literal
 
@@ -32,6 +33,25 @@ def _by_size(row: Row) -> SortKey:
 
 def _by_modified(row: Row) -> SortKey:
     return (not row.is_container, -(row.modified.timestamp() if row.modified else 0.0), row.name, row.key)
+
+
+_OLDEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _name(row: Row) -> str:
+    return row.name
+
+
+def _size(row: Row) -> int:
+    return row.size or 0
+
+
+def _modified(row: Row) -> datetime:
+    return row.modified or _OLDEST
+
+
+def _is_file(row: Row) -> bool:
+    return not row.is_container
 
 
 SORT_KEYS: dict[SortBy, Callable[[Row], SortKey]] = {"name": _by_name, "size": _by_size, "modified": _by_modified}
@@ -127,8 +147,15 @@ class Listing:
         self._refilter()
 
     def set_sort(self, sort_by: SortBy) -> None:
+        """Sort again: stable passes on one attribute each (no key tuple per row), in the order of SORT_KEYS."""
         self.sort_by = sort_by
-        self._all.sort(key=SORT_KEYS[sort_by])
+        rows = self._all
+        rows.sort(key=_name)
+        if sort_by == "size":
+            rows.sort(key=_size, reverse=True)  # reverse keeps a sort stable
+        elif sort_by == "modified":
+            rows.sort(key=_modified, reverse=True)
+        rows.sort(key=_is_file)
         self._refilter()
 
     def __len__(self) -> int:
