@@ -119,7 +119,10 @@ class PaneTable(ScrollView, can_focus=True):
         """The listing changed (rows added, filtered, sorted): resize the scroll range, put the cursor on row
         ``cursor`` (default: keep its index, within the rows) and redraw."""
         self.virtual_size = Size(self.size.width, len(self.listing) + 1)
-        self.move_cursor(row=self.cursor_row if cursor is None else cursor)
+        if cursor is not None and cursor != self.cursor_row:
+            self.move_cursor(row=cursor)  # and into view
+        else:  # where it is (within the rows), the view left where the user scrolled it
+            self.cursor_coordinate = self.validate_cursor_coordinate(self.cursor_coordinate)
         self.refresh()
 
     # -- cursor --------------------------------------------------------------------------------------------
