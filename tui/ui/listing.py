@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
+from operator import attrgetter
 from typing import Literal
 
 from tui.ui.rows import UP_KEY, Row
@@ -38,8 +39,9 @@ def _by_modified(row: Row) -> SortKey:
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
-def _name(row: Row) -> str:
-    return row.name
+_CONTAINERS = frozenset({"up", "bucket", "dir"})
+_BY_SIZE = attrgetter("size")
+_BY_MODIFIED = attrgetter("modified")
 
 
 def _size(row: Row) -> int:
@@ -48,10 +50,6 @@ def _size(row: Row) -> int:
 
 def _modified(row: Row) -> datetime:
     return row.modified or _OLDEST
-
-
-def _is_file(row: Row) -> bool:
-    return not row.is_container
 
 
 SORT_KEYS: dict[SortBy, Callable[[Row], SortKey]] = {"name": _by_name, "size": _by_size, "modified": _by_modified}
@@ -80,6 +78,7 @@ class Listing:
         self.show_hidden = False
         self.filter_text = ""
         self._all: list[Row] = []  # every row but "..", in sort order
+        self._name_order: list[Row] | None = None  # the rows in name order while sorted otherwise (None: stale)
         self._shown: list[Row] = []  # the visible ones, in sort order
         self._files = 0
         self._bytes = 0
@@ -91,6 +90,7 @@ class Listing:
         self.up = up
         self.by_key = {} if up is None else {up.key: up}
         self._all = []
+        self._name_order = None
         self._shown = []
         self._files = self._bytes = self._hidden = 0
 
@@ -98,6 +98,8 @@ class Listing:
         """Insert rows in sort order; a key already listed is skipped. Returns how many were added."""
         sort_key = SORT_KEYS[self.sort_by]
         all_rows, shown, by_key = self._all, self._shown, self.by_key
+        if self.sort_by != "name":
+            self._name_order = None  # sorted again when next asked for
         added = 0
         for row in rows:
             if row.key in by_key:
@@ -147,15 +149,28 @@ class Listing:
         self._refilter()
 
     def set_sort(self, sort_by: SortBy) -> None:
-        """Sort again: stable passes on one attribute each (no key tuple per row), in the order of SORT_KEYS."""
+        """Sort again, in the order of SORT_KEYS but without a key tuple per row: from the rows in name order (kept
+        from the last time they were, unless rows arrived since), folders and files apart, one stable pass on one
+        attribute (a C-level getter where no value is None)."""
+        by_name = self._all if self.sort_by == "name" else self._name_order
+        if by_name is None:
+            by_name = sorted(self._all, key=_by_name)
         self.sort_by = sort_by
-        rows = self._all
-        rows.sort(key=_name)
-        if sort_by == "size":
-            rows.sort(key=_size, reverse=True)  # reverse keeps a sort stable
-        elif sort_by == "modified":
-            rows.sort(key=_modified, reverse=True)
-        rows.sort(key=_is_file)
+        if sort_by == "name":
+            self._all, self._name_order = by_name, None
+            self._refilter()
+            return
+        self._name_order = by_name
+        folders = [r for r in by_name if r.kind in _CONTAINERS]
+        files = [r for r in by_name if r.kind not in _CONTAINERS]
+        for part in (folders, files):
+            if sort_by == "size":
+                sizes = _BY_SIZE if all(r.size is not None for r in part) else _size
+                part.sort(key=sizes, reverse=True)  # reverse keeps a sort stable: equal sizes stay by name
+            else:
+                dates = _BY_MODIFIED if all(r.modified is not None for r in part) else _modified
+                part.sort(key=dates, reverse=True)
+        self._all = folders + files
         self._refilter()
 
     def __len__(self) -> int:
