@@ -21,7 +21,8 @@ straight into its directory as ``s3://bench/big/``. Then, on the same server:
 Targets (issue 11): TUI listing <= 1.2x the CLI's; keys <= 100 ms while listing; filter/sort <= 200 ms; < 1 KiB/row.
 Writes BENCH_RESULTS/tui-listing.json and tui-listing.md.
 
-env: N (100000) REPS (1) SAMPLES (120) DT_N (5000) BENCH_WORK BENCH_RESULTS SKIP_DATATABLE (0)
+env: N (100000) REPS (1) SAMPLES (120) DT_N (5000) CLI (1) TUI_PHASES (keys,memory) BENCH_WORK BENCH_RESULTS
+     SKIP_DATATABLE (0)
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ REPS = int(os.environ.get("REPS", "1"))
 SAMPLES = int(os.environ.get("SAMPLES", "120"))
 #: rows for the DataTable comparison (its adds are quadratic: 100,000 would take hours)
 DT_N = int(os.environ.get("DT_N", "5000"))
+#: CLI=0: no `cloudpane ls`; TUI_PHASES: which of the TUI phases after the timed listings (and End/Home, view)
+CLI = os.environ.get("CLI", "1") == "1"
+TUI_PHASES = set(os.environ.get("TUI_PHASES", "keys,memory").split(","))
 WORK = B.WORK / "tui-listing"
 PREFIX = "big"
 SIZE = (120, 36)
@@ -160,6 +164,8 @@ async def tui_runs(reps: int, out: dict[str, Any], save: Any) -> None:
         print(f"end/home/view: {out}", flush=True)
         save()
 
+        if "keys" not in TUI_PHASES:
+            return
         # keys while a listing runs
         pane.location = parse_location(f"s3://{B.BUCKET}/")
         await wait_listed(app)
@@ -193,6 +199,8 @@ async def tui_runs(reps: int, out: dict[str, Any], save: Any) -> None:
         print(f"keys: {out['keys_while_listing']}", flush=True)
         save()
 
+        if "memory" not in TUI_PHASES:
+            return
         # memory: what the app keeps for the listing
         pane.location = parse_location(f"s3://{B.BUCKET}/")
         await wait_listed(app)
@@ -472,7 +480,7 @@ def main() -> int:
         cli: list[dict[str, Any]] = []
         result["cli"] = cli
         exe = str(B.PROJECT_BIN / "cloudpane")
-        for rep in range(REPS):
+        for rep in range(REPS if CLI else 0):
             out = WORK / f"ls-{rep}.txt"
             r = B.measure([exe, "ls", f"s3://{B.BUCKET}/{PREFIX}/"], env, srv, out, timeout=1800)
             r["lines"] = sum(1 for _ in out.open())
