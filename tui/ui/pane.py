@@ -334,6 +334,8 @@ class StorePane(Vertical):
             self.query_one(".pane-status", Static).update(status)
             return
         parts = [f"{totals.items} items"]
+        if not self.loading_done:
+            parts.append("loading…")  # second: a narrow status line cuts the end
         if totals.files:
             parts.append(compact_size(totals.bytes))
         if totals.marked:
@@ -346,8 +348,6 @@ class StorePane(Vertical):
             parts.append(f"{totals.hidden} hidden")
         if self.sort_by != "name":
             parts.append(f"by {self.sort_by}")
-        if not self.loading_done:
-            parts.append("loading…")
         status.append(" · ".join(parts))
         self.query_one(".pane-status", Static).update(status)
 
