@@ -72,3 +72,24 @@ async def test_missing_bucket_is_a_notification_not_a_crash(s3_env: Any, new_buc
         assert app.right.location is not None and app.right.location.is_bucket_list
         assert missing not in names(app.right)
         assert len(errors(app)) == 1
+
+
+async def test_a_failed_listing_says_why_in_the_status_line(s3_env: Any, new_bucket: Any, tmp_path: Path) -> None:
+    missing = new_bucket("gonebucket", create=False)
+    app = make_app(tmp_path, f"s3://{missing}/")
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        pane = app.right
+        status = cell_text(pane.query_one(".pane-status", Static).content)
+        assert status.startswith("✗ ") and missing in status, status
+        assert "items" not in status and "loading" not in status and "\n" not in status
+        assert pane.error is not None and missing in pane.error
+        # it stays (the toast goes away) until the next listing: r lists again and fails again
+        await pilot.press("tab", "r")
+        await settle(pilot)
+        assert missing in cell_text(pane.query_one(".pane-status", Static).content)
+        # the next listing that works clears it
+        await pilot.press("backspace")
+        await settle(pilot)
+        status = cell_text(pane.query_one(".pane-status", Static).content)
+        assert pane.error is None and "✗" not in status and "items" in status

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from tests.ui.conftest import SIZE, cell_text, cursor_to, errors, make_app, names, settle
 from tui.ui.objects import InspectorScreen
+from tui.ui.table import PaneTable
 
 MARKUP_KEY = "[@click=app.quit]x"
 ESC_KEY = "\x1b[31mred"
 STYLE_KEY = "[b]y[@click=bell]z"
 
 
-def screen_line(table: DataTable[Any], y: int) -> str:
+def screen_line(table: PaneTable, y: int) -> str:
     """The characters of one rendered line of the table (what the terminal would get, minus styles)."""
     return "".join(segment.text for segment in table.render_line(y))
 
@@ -42,9 +43,9 @@ async def test_markup_and_escapes_in_keys_are_shown_literally(
 
         # click and hover the markup row: it is a plain row, the app keeps running
         index = shown.index(MARKUP_KEY)
-        assert await pilot.hover(DataTable, offset=(4, 1 + index))
-        assert await pilot.click(DataTable, offset=(4, 1 + index))
-        assert await pilot.click(DataTable, offset=(4, 1 + index))  # a second click on the cursor row selects it
+        assert await pilot.hover(PaneTable, offset=(4, 1 + index))
+        assert await pilot.click(PaneTable, offset=(4, 1 + index))
+        assert await pilot.click(PaneTable, offset=(4, 1 + index))  # a second click on the cursor row selects it
         await settle(pilot)
         assert app.is_running and app.return_code is None
         assert pane.current_row is not None and pane.current_row.key == MARKUP_KEY
