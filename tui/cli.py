@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import humanize
@@ -32,10 +32,14 @@ from tui.locations import Location, parse_location
 from tui.safety import display_text
 from tui.storage.base import MAX_PRESIGN, Entry, PutResult, Store
 from tui.storage.hub import StoreHub
-from tui.sync.backup import Action as BackupAction
-from tui.sync.backup import Report as BackupReport
 from tui.timeparse import parse_duration
-from tui.transfer.plan import Item, Outcome
+from tui.transfer.plan import Outcome
+
+if TYPE_CHECKING:
+    # annotations only: the backup planner (sqlite3, the delete gate, the lock) loads with its commands
+    from tui.sync.backup import Action as BackupAction
+    from tui.sync.backup import Report as BackupReport
+    from tui.transfer.plan import Item
 
 T = TypeVar("T")
 

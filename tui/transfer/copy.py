@@ -171,12 +171,19 @@ def _metadata(info: ObjectInfo) -> dict[str, str]:
 SMALL = 256 * 1024
 
 
+_malloc_tuned = False
+
+
 def _release_part_buffers_to_the_os() -> None:
     """glibc serves an 8 MiB part from its heap once a freed mmap'ed block has raised its dynamic mmap threshold,
     and with parts allocated in worker threads those heaps are per-thread arenas that keep the memory: peak RSS of a
     1 GiB copy grew by ~100 MiB (measured). A fixed threshold of 1 MiB keeps every part buffer an mmap of its own,
     returned to the OS when the part is done (M_ARENA_MAX=1 instead left the 1 GiB download at 154 MiB: measured).
     The price is page faults on each new part buffer (more system CPU). Nothing happens elsewhere than on glibc."""
+    global _malloc_tuned
+    if _malloc_tuned:
+        return
+    _malloc_tuned = True
     import ctypes
     import sys
 
@@ -187,8 +194,6 @@ def _release_part_buffers_to_the_os() -> None:
         m_mmap_threshold = -3
         libc.mallopt(m_mmap_threshold, 1024 * 1024)
 
-
-_release_part_buffers_to_the_os()
 
 
 async def _read_range(
@@ -309,6 +314,7 @@ async def copy_object(
 
     ``if_absent``: the caller found no object at the destination; where the store honours conditional writes the
     write is ``If-None-Match: *``, and a key created meanwhile raises PreconditionFailed (exit 5), untouched."""
+    _release_part_buffers_to_the_os()  # once, before the first part buffer (ctypes loads only for a copy)
     opts = options or CopyOptions()
     exclusive = if_absent and dst.features.conditional_writes
     policy = opts.retry
