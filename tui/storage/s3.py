@@ -204,6 +204,10 @@ def _translate_client_error(exc: Any, what: str) -> CloudpaneError:
     status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or "")
     message = str(err.get("Message") or "") or code or status
     text = f"{what}: {code or status}: {message}" if code and code != message else f"{what}: {message}"
+    if code == "BadDigest":
+        # the server computed another MD5 than the Content-MD5 sent: bytes damaged on the way (worth another
+        # try), or a local file that changed since it was hashed (the engine tells the two apart)
+        return ChecksumMismatchError(text)
     for group, cls in (
         (_PRECONDITION, PreconditionFailed),
         (_NOT_FOUND, NotFoundError),
@@ -959,7 +963,11 @@ class S3Store:
         if_match: str | None = None,
     ) -> ReadStream:
         """One GET; its response headers describe the object (``InfoReader``): a download needs no HEAD first."""
-        return await self._open_read(key, start=start, end=end, version_id=version_id, if_match=if_match, info=True)
+        # chunks below glibc's mmap threshold (1 MiB, see tui.transfer.copy): each one a heap block, reused, not a
+        # fresh mapping whose pages fault in (a whole-object download is 4,096 of them per GiB)
+        return await self._open_read(
+            key, start=start, end=end, version_id=version_id, if_match=if_match, info=True, chunk_size=256 * 1024
+        )
 
     async def _open_read(
         self,
