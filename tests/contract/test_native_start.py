@@ -162,3 +162,22 @@ async def test_a_key_object_store_refuses_falls_back_to_the_sdk_listing(s3: S3St
         await s3.put(key, b"x", content_md5=md5_b64(b"x"))
     got = [e.key for page in [p async for p in s3.list("t/")] for e in page]
     assert got == ["t/b\tc", "t/ok", "t/sub/"]
+
+
+async def test_a_proxied_endpoint_is_left_to_the_sdk(rclone_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the probe speaks to no proxy: where one is configured for the endpoint, botocore (which honours it) decides
+    kwargs: dict[str, Any] = {
+        "region": rclone_server.region,
+        "access_key": rclone_server.access_key,
+        "secret_key": rclone_server.secret_key,
+        "token": None,
+        "full": FULL_S3,
+        "limited": LIMITED_S3,
+        "moto": MOTO_S3,
+    }
+    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    assert await probe_features(rclone_server.endpoint_url, **kwargs) is None
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    assert await probe_features(rclone_server.endpoint_url, **kwargs) == LIMITED_S3

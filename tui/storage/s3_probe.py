@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import os
 import re
 import uuid
 from datetime import UTC, datetime
@@ -108,6 +109,22 @@ async def _get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], 
     return int(rest[:3]), found, body
 
 
+def _proxied(url: str) -> bool:
+    """Whether the environment sends requests to ``url`` through a proxy (botocore honours it; this module does
+    not speak to proxies, so it leaves such endpoints to the SDK rather than try a direct connection)."""
+    env = os.environ
+    scheme = urlsplit(url).scheme
+    names = (f"{scheme}_proxy", "all_proxy")
+    if not any(env.get(n) or env.get(n.upper()) for n in names):
+        return False
+    host = (urlsplit(url).hostname or "").lower()
+    for entry in (env.get("no_proxy") or env.get("NO_PROXY") or "").split(","):
+        entry = entry.strip().lower().lstrip(".")
+        if entry == "*" or (entry and (host == entry or host.endswith(f".{entry}"))):
+            return False
+    return True
+
+
 async def probe_features(
     endpoint_url: str,
     *,
@@ -121,6 +138,8 @@ async def probe_features(
 ) -> Features | None:
     """The Features of the server at ``endpoint_url`` (path-style addressing), or None when the answer is not a
     definite one (the caller then asks the SDK)."""
+    if _proxied(endpoint_url):
+        return None
     url = f"{endpoint_url.rstrip('/')}/cloudpane-probe-{uuid.uuid4().hex[:16]}?max-keys=1&versions"
     headers = sigv4_headers("GET", url, region=region, access_key=access_key, secret_key=secret_key, token=token)
     try:
