@@ -181,3 +181,12 @@ async def test_a_proxied_endpoint_is_left_to_the_sdk(rclone_server: S3Server, mo
     assert await probe_features(rclone_server.endpoint_url, **kwargs) is None
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
     assert await probe_features(rclone_server.endpoint_url, **kwargs) == LIMITED_S3
+
+
+async def test_a_missing_bucket_listed_natively_says_what_the_server_said(rclone_remote: S3Remote) -> None:
+    from tui.errors import NotFoundError
+
+    store = rclone_remote.store(new_bucket_name())
+    assert store.native is not None and not store.features.folder_markers  # the native listing serves this
+    with pytest.raises(NotFoundError, match="NoSuchBucket: The specified bucket does not exist"):
+        [page async for page in store.list("x/")]

@@ -74,8 +74,9 @@ def translate_native(exc: BaseException, what: str) -> CloudpaneError:
     # object_store's message names the request URL (no query string is signed: no secret in it); keep it short
     detail = display_text(first[:300])
     status = _status(str(exc))
+    said = _server_says(str(exc))
     if isinstance(exc, FileNotFoundError | oex.NotFoundError):
-        return NotFoundError(f"{what}: not found")
+        return NotFoundError(f"{what}: {said or 'not found'}")
     if isinstance(exc, oex.PermissionDeniedError | oex.UnauthenticatedError):
         return AuthError(f"{what}: permission denied or bad credentials ({detail})")
     if isinstance(exc, oex.PreconditionError | oex.AlreadyExistsError):
@@ -85,7 +86,7 @@ def translate_native(exc: BaseException, what: str) -> CloudpaneError:
     if isinstance(exc, ValueError | oex.InvalidPathError):
         return UsageError(f"{what}: {detail}")
     if status == 404:
-        return NotFoundError(f"{what}: not found")
+        return NotFoundError(f"{what}: {said or 'not found'}")
     if status in (401, 403):
         return AuthError(f"{what}: permission denied or bad credentials ({detail})")
     if status is not None and (status >= 500 or status in (408, 429)):
@@ -99,6 +100,17 @@ def translate_native(exc: BaseException, what: str) -> CloudpaneError:
 
 
 _STATUS = re.compile(r"status(?: code)?:? (\d{3})")
+_XML_CODE = re.compile(r"<Code>([^<]{1,100})</Code>")
+_XML_MESSAGE = re.compile(r"<Message>([^<]{1,300})</Message>")
+
+
+def _server_says(text: str) -> str:
+    """``Code: Message`` of the S3 error document object_store quotes in its message (as the SDK reports it)."""
+    code, message = _XML_CODE.search(text), _XML_MESSAGE.search(text)
+    if code is None:
+        return ""
+    said = code.group(1) + (f": {message.group(1)}" if message else "")
+    return display_text(said)
 
 
 def _status(text: str) -> int | None:
