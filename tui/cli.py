@@ -33,15 +33,16 @@ from tui.locations import Location, parse_location
 from tui.safety import display_text
 from tui.storage.base import MAX_PRESIGN, Entry, Store
 from tui.storage.hub import StoreHub
-from tui.sync.backup import Action as BackupAction
-from tui.sync.backup import Report as BackupReport
 from tui.timeparse import parse_duration
 from tui.transfer.plan import Outcome
-from tui.transfer.select import Extras
 
 if TYPE_CHECKING:
+    # annotations only: the backup planner (sqlite3, the delete gate, the lock) loads with its commands
     from tui.progress import TransferProgress
+    from tui.sync.backup import Action as BackupAction
+    from tui.sync.backup import Report as BackupReport
     from tui.transfer.copy import CopyOptions
+    from tui.transfer.select import Extras
 
 T = TypeVar("T")
 

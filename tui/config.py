@@ -186,6 +186,8 @@ class Settings:
     """What ``az://`` means: an azure remote; ``None`` means ``AZURE_STORAGE_CONNECTION_STRING``."""
     s3_override: S3Override = field(default_factory=lambda: S3Override())
     """The command line's ``--profile``, ``--endpoint-url`` and ``--region``: they shape ``s3://``."""
+    streamed_listings: bool = False
+    """Folders are listed page by page, for a pane that shows rows as they arrive (the TUI sets it)."""
 
 
 @dataclass(frozen=True)

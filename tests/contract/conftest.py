@@ -117,7 +117,7 @@ async def store(backend: Backend, tmp_path: Path) -> AsyncIterator[Store]:
         finally:
             await container.delete_container()  # with everything in it
         return
-    client: Any = remote.client
+    client: Any = await remote.sdk()
     await client.create_bucket(Bucket=bucket)
     if remote.features.versions:
         await client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})

@@ -127,7 +127,7 @@ async def empty_and_delete_bucket(remote: S3Remote, bucket: str, storage_dir: Pa
     One request per key on purpose: DeleteObjects sends keys in an XML body, which cannot carry control
     characters such as the key of ``test_control_character_key``.
     """
-    client: Any = remote.client
+    client: Any = await remote.sdk()
     try:
         await client.head_bucket(Bucket=bucket)
     except ClientError:

@@ -37,7 +37,7 @@ async def s3(s3_backend: Backend) -> AsyncIterator[S3Store]:
     remote = s3_backend.remote
     assert remote is not None and s3_backend.server is not None
     bucket = new_bucket_name()
-    client: Any = remote.client
+    client: Any = await remote.sdk()
     await client.create_bucket(Bucket=bucket)
     store = remote.store(bucket)
     try:
@@ -138,7 +138,7 @@ async def test_a_listing_of_many_pages_is_complete_and_sorted(s3: S3Store) -> No
     assert got == sorted(keys, key=str.encode)
     assert all(e.size == 1 and e.etag == hashlib.md5(b"x").hexdigest() for page in pages for e in page)
     # the same entries the SDK lists (the native listing must not change `ls --json`)
-    client: Any = s3.client
+    client: Any = await s3.sdk()
     sdk = await client.list_objects_v2(Bucket=s3.bucket, Prefix="p/")
     by_key = {e.key: e for page in pages for e in page}
     for o in sdk["Contents"]:

@@ -89,7 +89,7 @@ def assert_progress(progress: ProgressLog) -> None:
 
 async def presign(remote: S3Remote, method: str, **params: str) -> str:
     """A presigned URL through the proxy, for raw aiohttp requests (moto refuses anonymous reads)."""
-    url: str = await remote.client.generate_presigned_url(method, Params=params, ExpiresIn=600)
+    url: str = await (await remote.sdk()).generate_presigned_url(method, Params=params, ExpiresIn=600)
     return url
 
 

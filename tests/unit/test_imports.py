@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +87,56 @@ def test_the_contracts_catch_a_violation(tmp_path: Path, module: str, line: str,
     assert done.returncode != 0, done.stdout
     broken = done.stdout.split("Broken contracts", 1)[-1]
     assert contract in broken, done.stdout
+
+
+#: what a one-key `ls` never needs: the TUI, the other cloud, boto3's resource layer, progress rendering
+NEVER_FOR_LS = ("textual", "tui.ui", "azure", "boto3", "rich")
+#: the SDK (control plane): not needed where the native plane serves the listing (rclone serve s3)
+SDK = ("aiobotocore", "botocore", "aiohttp")
+
+
+def _ls_modules(server: Any, tmp_path: Path, location: str) -> tuple[str, set[str]]:
+    """Run `cloudpane ls LOCATION` in a fresh interpreter; return its stdout and the top-level modules it loaded."""
+    dump = tmp_path / "modules.txt"
+    code = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: open({str(dump)!r}, 'w').write('\\n'.join(sorted(sys.modules))))\n"
+        f"sys.argv = ['cloudpane', 'ls', {location!r}]\n"
+        "from tui.cli import main\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLOUDPANE_"))}
+    env.update(server.env())
+    for name in ("CONFIG", "STATE", "CACHE"):
+        env[f"CLOUDPANE_{name}_DIR"] = str(tmp_path / name.lower())
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, set(dump.read_text().split("\n"))
+
+
+def _loaded(modules: set[str], roots: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if m in roots or m.startswith(tuple(f"{r}." for r in roots)))
+
+
+@pytest.mark.parametrize("kind", ["rclone", "moto"])
+def test_a_one_key_ls_loads_only_what_it_needs(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    server = request.getfixturevalue(f"{kind}_server")
+    client = server.boto3_client()
+    bucket = f"imports-{kind}-{os.getpid()}"
+    client.create_bucket(Bucket=bucket)
+    try:
+        client.put_object(Bucket=bucket, Key="one/onekey", Body=b"hi")
+        out, modules = _ls_modules(server, tmp_path, f"s3://{bucket}/one/")
+        assert out.split()[-1] == "onekey" and out.split()[-2] == "2", out
+        assert _loaded(modules, NEVER_FOR_LS) == []
+        if kind == "rclone":
+            # keys are paths there: the native plane lists, and the server kind is probed without the SDK
+            assert _loaded(modules, SDK) == []
+            assert "obstore" in modules
+        else:
+            # moto can hold folder markers, which object_store cannot tell from files: the SDK lists there
+            assert "aiobotocore" in modules
+    finally:
+        client.delete_object(Bucket=bucket, Key="one/onekey")
+        client.delete_bucket(Bucket=bucket)
+        client.close()

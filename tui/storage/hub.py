@@ -35,6 +35,11 @@ ROOT = Path("/")
 
 def s3_options(name: str | None, settings: Settings) -> S3Options:
     """Options for a named remote (cloudpane config first, then an AWS profile) or the default S3 remote."""
+    options = _s3_options(name, settings)
+    return replace(options, streamed_listings=True) if settings.streamed_listings else options
+
+
+def _s3_options(name: str | None, settings: Settings) -> S3Options:
     if name is None:
         # s3:// is shaped by the command line's --profile, --endpoint-url and --region (tui.config.S3Override)
         override = settings.s3_override

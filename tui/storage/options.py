@@ -28,6 +28,9 @@ class S3Options:
     full_s3: bool | None = None
     #: the native data plane (obstore) for GETs and recursive listings; ``CLOUDPANE_S3_NATIVE=0`` turns it off
     native: bool = field(default_factory=_native_default)
+    #: one folder's listing is shown page by page (the TUI): the SDK lists it, since object_store gathers every
+    #: page of a delimited listing before it answers
+    streamed_listings: bool = False
 
     def __repr__(self) -> str:
         return f"S3Options(name={self.name!r}, profile={self.profile!r}, endpoint_url={self.endpoint_url!r})"

@@ -7,9 +7,12 @@ or mangle them: see shared/bench/RESULTS.md).
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import contextlib
 import io
+import os
+import sys
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -17,11 +20,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlsplit
-from xml.etree import ElementTree
-
-from aiobotocore.config import AioConfig
-from aiobotocore.session import AioSession
-from botocore import exceptions as bex
 
 from tui.errors import (
     AuthError,
@@ -57,11 +55,15 @@ from tui.storage.s3_data import (
     CredentialProvider,
     ListFallback,
     NativeS3,
+    StaticCredentials,
     native_key,
     native_prefix,
 )
 
 if TYPE_CHECKING:
+    # loaded when the SDK is first needed (``S3Remote.sdk``): a one-key ``ls`` on a server the native plane
+    # serves never imports aiobotocore, botocore or aiohttp (tests/unit/test_imports.py)
+    from aiobotocore.session import AioSession
     from types_aiobotocore_s3.client import S3Client
     from types_aiobotocore_s3.type_defs import CopySourceTypeDef
 else:
@@ -145,6 +147,19 @@ _USAGE = {
 _UNSUPPORTED = {"NotImplemented", "501", "MethodNotAllowed", "405"}
 
 
+def _bex() -> Any:
+    """botocore's exceptions module, imported on the first SDK call or error (never for native-only work)."""
+    from botocore import exceptions
+
+    return exceptions
+
+
+def _client_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a botocore ClientError (without importing botocore when nothing loaded it)."""
+    loaded = sys.modules.get("botocore.exceptions")
+    return loaded is not None and isinstance(exc, loaded.ClientError)
+
+
 def _is_aws(endpoint: str | None) -> bool:
     host = urlsplit(endpoint or "").hostname or ""
     return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
@@ -175,20 +190,24 @@ def translate_error(exc: BaseException, what: str) -> CloudpaneError:
     """Classify a botocore/aiohttp failure into the error tree (rclone's fserrors idea: one place decides)."""
     if isinstance(exc, CloudpaneError):
         return exc
-    if isinstance(exc, bex.ClientError):
+    if _client_error(exc):
         translated = _translate_client_error(exc, what)
         if isinstance(translated, TransientError):
-            translated.retry_after = _retry_after(exc.response)
+            translated.retry_after = _retry_after(getattr(exc, "response", None))
         return translated
     return _translate_other(exc, what)
 
 
-def _translate_client_error(exc: bex.ClientError, what: str) -> CloudpaneError:
+def _translate_client_error(exc: Any, what: str) -> CloudpaneError:
     err = exc.response.get("Error", {})
     code = str(err.get("Code") or "")
     status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or "")
     message = str(err.get("Message") or "") or code or status
     text = f"{what}: {code or status}: {message}" if code and code != message else f"{what}: {message}"
+    if code == "BadDigest":
+        # the server computed another MD5 than the Content-MD5 sent: bytes damaged on the way (worth another
+        # try), or a local file that changed since it was hashed (the engine tells the two apart)
+        return ChecksumMismatchError(text)
     for group, cls in (
         (_PRECONDITION, PreconditionFailed),
         (_NOT_FOUND, NotFoundError),
@@ -211,6 +230,11 @@ def _translate_other(exc: BaseException, what: str) -> CloudpaneError:
     network = network_error(exc, what)
     if network is not None:
         return network  # refused, DNS, TLS, timeout, reset: what failed and where
+    bex = sys.modules.get("botocore.exceptions")
+    if bex is None:  # nothing loaded the SDK: not one of its errors
+        if isinstance(exc, OSError | TimeoutError):
+            return TransientError(f"{what}: {type(exc).__name__}: {exc}")
+        return StoreError(f"{what}: {type(exc).__name__}: {exc}")
     if isinstance(exc, bex.NoCredentialsError | bex.PartialCredentialsError):
         return AuthError(
             f"{what}: no credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
@@ -224,13 +248,9 @@ def _translate_other(exc: BaseException, what: str) -> CloudpaneError:
     if isinstance(exc, bex.BotoCoreError | OSError | TimeoutError):
         # resets, read timeouts, truncated bodies (ResponseStreamingError, IncompleteReadError, ...)
         return TransientError(f"{what}: {type(exc).__name__}: {exc}")
-    try:
-        import aiohttp
-    except ImportError:  # pragma: no cover - aiohttp is a dependency of aiobotocore
-        pass
-    else:
-        if isinstance(exc, aiohttp.ClientError):
-            return TransientError(f"{what}: {type(exc).__name__}: {exc}")
+    aiohttp = sys.modules.get("aiohttp")  # loaded with aiobotocore
+    if aiohttp is not None and isinstance(exc, aiohttp.ClientError):
+        return TransientError(f"{what}: {type(exc).__name__}: {exc}")
     return StoreError(f"{what}: {type(exc).__name__}: {exc}")
 
 
@@ -247,6 +267,8 @@ def _errors(what: str) -> Iterator[None]:
 def _version_order(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
     """Keep the server's order of versions and delete markers (newest first per key): botocore parses them into
     two lists, and LastModified has only whole seconds, so the order cannot be rebuilt from timestamps."""
+    from xml.etree import ElementTree
+
     body = response_dict.get("body")
     if not body or int(response_dict.get("status_code", 200)) >= 300:
         return
@@ -353,23 +375,81 @@ async def _nothing() -> None:
     return None
 
 
+def _config_mentions(word: str) -> bool:
+    """Whether the AWS config file botocore would read mentions ``word`` (a cheap, conservative test)."""
+    path = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return word in f.read()
+    except OSError:
+        return False
+
+
+def static_setup(options: S3Options) -> tuple[str, str, StaticCredentials] | None:
+    """(endpoint URL, region, keys) when botocore would resolve exactly these without looking further: keys given
+    in the options, or (no profile chosen) its first link, the environment's static keys; an endpoint from the
+    options or the environment (which beat the config file), not AWS itself; a region from the options or
+    ``AWS_DEFAULT_REGION``. None: let botocore's chain decide (profiles, SSO, assumed roles, the config file)."""
+    env = os.environ
+    if options.access_key_id and options.secret_access_key:
+        keys = StaticCredentials(options.access_key_id, options.secret_access_key, options.session_token)
+    elif options.profile is None and env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        if env.get("AWS_CREDENTIAL_EXPIRATION"):
+            return None  # refreshable environment credentials: botocore's
+        # botocore's EnvProvider takes the first of these that is set
+        token = next((env[name] for name in ("AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN") if name in env), None)
+        keys = StaticCredentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], token or None)
+    else:
+        return None
+    endpoint = options.endpoint_url
+    if not endpoint:
+        if "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" in env:
+            return None
+        endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+        if endpoint and _config_mentions("ignore_configured_endpoint_urls"):
+            return None
+    region = options.region or env.get("AWS_DEFAULT_REGION")
+    if not endpoint or not region or _is_aws(endpoint) or options.addressing_style == "virtual":
+        return None
+    return endpoint, region, keys
+
+
+def _session(options: S3Options) -> AioSession:
+    from aiobotocore.session import AioSession
+
+    session = AioSession(profile=options.profile)
+    # dateutil parses every LastModified of a listing otherwise: 40 % of a listing's CPU (bench/RESULTS.md)
+    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=_parse_timestamp)
+    return session
+
+
 class S3Remote:
-    """One S3 endpoint and credential set, with one client kept open. Use ``await S3Remote.connect(...)``."""
+    """One S3 endpoint and credential set. Use ``await S3Remote.connect(...)``.
+
+    The aiobotocore client (the control plane) is opened once, on first use (``sdk``), and kept for the remote's
+    life: where the configuration is static (``static_setup``), a remote whose work the native plane serves (a
+    one-key ``ls``) never loads the SDK."""
 
     def __init__(
         self,
         options: S3Options,
-        client: S3Client,
+        client: S3Client | None,
         stack: AsyncExitStack,
         features: Features,
         native: NativeS3 | None = None,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        session: AioSession | None = None,
     ) -> None:
         self.options = options
-        self.client = client
+        self._client = client
+        self._session = session
+        self._opening = asyncio.Lock()
         self._stack = stack
         self.features = features
-        self.endpoint_url: str = client.meta.endpoint_url
-        self.region: str = client.meta.region_name or "us-east-1"
+        self.endpoint_url: str = client.meta.endpoint_url if client is not None else str(endpoint_url)
+        self.region: str = (client.meta.region_name if client is not None else region) or "us-east-1"
         #: the native data plane (obstore), when the options allow it and credentials were found
         self.native = native
 
@@ -377,12 +457,30 @@ class S3Remote:
     def name(self) -> str:
         return self.options.name
 
+    @property
+    def client(self) -> S3Client:
+        """The open aiobotocore client (``await sdk()`` opens it)."""
+        if self._client is None:
+            raise RuntimeError("the S3 client is not open yet (await S3Remote.sdk())")
+        return self._client
+
+    async def sdk(self) -> S3Client:
+        """The aiobotocore client, opened on first use."""
+        if self._client is None:
+            async with self._opening:
+                if self._client is None:
+                    with _errors("connect"):
+                        session = self._session or _session(self.options)
+                        self._client = await self._open(self._stack, session, self.options, self.region, aws=False)
+        return self._client
+
     @classmethod
     async def connect(cls, options: S3Options) -> S3Remote:
+        static = static_setup(options)
+        if static is not None:
+            return await cls._connect_static(options, *static)
         with _errors("connect"):
-            session = AioSession(profile=options.profile)
-            # dateutil parses every LastModified of a listing otherwise: 40 % of a listing's CPU (bench/RESULTS.md)
-            session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=_parse_timestamp)
+            session = _session(options)
             region = options.region or session.get_config_variable("region") or "us-east-1"
             stack = AsyncExitStack()
             client = await cls._open(stack, session, options, region, aws=False)
@@ -400,7 +498,46 @@ class S3Remote:
         except BaseException:
             await stack.aclose()
             raise
-        return cls(options, client, stack, features, native)
+        return cls(options, client, stack, features, native, session=session)
+
+    @classmethod
+    async def _connect_static(cls, options: S3Options, endpoint: str, region: str, keys: StaticCredentials) -> S3Remote:
+        """No SDK until a control-plane call needs it: the probe is one signed request (``tui.storage.s3_probe``)
+        and the native client gets the keys botocore would have found."""
+        native = None
+        if options.native:
+            native = NativeS3(
+                endpoint_url=endpoint,
+                region=region,
+                provider=CredentialProvider(keys, refreshable=False),
+                virtual_hosted=False,
+                pool=options.max_pool_connections,
+                signed_payload=False,
+            )
+        remote = cls(options, None, AsyncExitStack(), FULL_S3, native, endpoint_url=endpoint, region=region)
+        try:
+            if options.full_s3 is not None:
+                remote.features = FULL_S3 if options.full_s3 else LIMITED_S3
+                return remote
+            from tui.storage.s3_probe import probe_features
+
+            frozen = keys.get_frozen_credentials()
+            features = await probe_features(
+                endpoint,
+                region=region,
+                access_key=frozen.access_key,
+                secret_key=frozen.secret_key,
+                token=frozen.token,
+                full=FULL_S3,
+                limited=LIMITED_S3,
+                moto=MOTO_S3,
+            )
+            # not a definite answer: the SDK's probe decides (and reports a failure as it always has)
+            remote.features = features if features is not None else await cls._probe(await remote.sdk())
+        except BaseException:
+            await remote.close()
+            raise
+        return remote
 
     @staticmethod
     async def _native(session: AioSession, client: S3Client, options: S3Options) -> NativeS3 | None:
@@ -429,6 +566,8 @@ class S3Remote:
     async def _open(
         stack: AsyncExitStack, session: AioSession, options: S3Options, region: str, *, aws: bool
     ) -> S3Client:
+        from aiobotocore.config import AioConfig
+
         checksums = "when_supported" if aws else "when_required"
         s3_cfg: dict[str, Any] = {}
         if not aws:
@@ -472,7 +611,7 @@ class S3Remote:
             return FULL_S3
         try:
             await client.list_object_versions(Bucket=f"cloudpane-probe-{uuid.uuid4().hex[:16]}", MaxKeys=1)
-        except bex.ClientError as exc:
+        except _bex().ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if code == "NotImplemented" or status == 501:
@@ -490,7 +629,7 @@ class S3Remote:
 
     async def list_buckets(self) -> list[BucketInfo]:
         with _errors("list buckets"):
-            resp = await self.client.list_buckets()
+            resp = await (await self.sdk()).list_buckets()
         return sorted(
             (BucketInfo(b["Name"], b.get("CreationDate")) for b in resp.get("Buckets", [])),
             key=lambda b: b.name,
@@ -506,16 +645,16 @@ class S3Remote:
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
         with _errors(f"create bucket {name}"):
             try:
-                await self.client.head_bucket(Bucket=name)
-            except bex.ClientError:
+                await (await self.sdk()).head_bucket(Bucket=name)
+            except _bex().ClientError:
                 pass  # not there (or not ours): create it
             else:
                 raise ConflictError(f"create bucket {name}: the bucket already exists and is yours")
-            await self.client.create_bucket(**kwargs)
+            await (await self.sdk()).create_bucket(**kwargs)
         warnings: list[str] = []
         unsupported: list[str] = []
         try:
-            await self.client.put_public_access_block(
+            await (await self.sdk()).put_public_access_block(
                 Bucket=name,
                 PublicAccessBlockConfiguration={
                     "BlockPublicAcls": True,
@@ -524,14 +663,14 @@ class S3Remote:
                     "RestrictPublicBuckets": True,
                 },
             )
-        except bex.ClientError:
+        except _bex().ClientError:
             unsupported.append("Block Public Access")
         try:
-            await self.client.put_bucket_ownership_controls(
+            await (await self.sdk()).put_bucket_ownership_controls(
                 Bucket=name,
                 OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
             )
-        except bex.ClientError:
+        except _bex().ClientError:
             unsupported.append("BucketOwnerEnforced")
         if unsupported:
             warnings.append(
@@ -544,13 +683,13 @@ class S3Remote:
 
     async def delete_bucket(self, name: str) -> None:
         with _errors(f"delete bucket {name}"):
-            await self.client.delete_bucket(Bucket=name)
+            await (await self.sdk()).delete_bucket(Bucket=name)
 
     async def get_versioning(self, bucket: str) -> str | None:
         if not self.features.versions:
             return None
         with _errors(f"get versioning of {bucket}"):
-            resp = await self.client.get_bucket_versioning(Bucket=bucket)
+            resp = await (await self.sdk()).get_bucket_versioning(Bucket=bucket)
         status = resp.get("Status")
         return str(status) if status else None
 
@@ -558,13 +697,17 @@ class S3Remote:
         if not self.features.versions:
             raise UnsupportedError(f"set versioning of {bucket}: this server does not support versioning")
         with _errors(f"set versioning of {bucket}"):
-            await self.client.put_bucket_versioning(
+            await (await self.sdk()).put_bucket_versioning(
                 Bucket=bucket,
                 VersioningConfiguration={"Status": "Enabled" if enabled else "Suspended"},
             )
 
     async def close(self) -> None:
-        await self._stack.aclose()
+        try:
+            await self._stack.aclose()
+        finally:
+            if self.native is not None:
+                await self.native.settle()
 
 
 class S3Writer:
@@ -592,7 +735,7 @@ class S3Writer:
             kwargs["ContentMD5"] = content_md5
         what = f"upload part {number} of {self._store.describe(self._key)}"
         with _errors(what):
-            resp = await self._store.client.upload_part(**kwargs)
+            resp = await (await self._store.sdk()).upload_part(**kwargs)
         bad = _md5_etag_mismatch(self._store.features, resp, content_md5)
         if bad is not None:
             # sending the part again replaces it on the server
@@ -619,7 +762,7 @@ class S3Writer:
         if src_version_id:
             source["VersionId"] = src_version_id
         with _errors(f"copy part {number} of {self._store.describe(src_key)}"):
-            resp = await self._store.client.upload_part_copy(
+            resp = await (await self._store.sdk()).upload_part_copy(
                 Bucket=self._store.bucket,
                 Key=self._key,
                 UploadId=self._upload_id,
@@ -655,7 +798,7 @@ class S3Writer:
         if if_absent:
             kwargs["IfNoneMatch"] = "*"
         with _errors(f"complete upload of {self._store.describe(self._key)}"):
-            resp = await self._store.client.complete_multipart_upload(**kwargs)
+            resp = await (await self._store.sdk()).complete_multipart_upload(**kwargs)
         self._done = True
         etag = _etag(resp.get("ETag"))
         if not self._store.features.versions:
@@ -669,10 +812,10 @@ class S3Writer:
             return
         with _errors(f"abort upload of {self._store.describe(self._key)}"):
             try:
-                await self._store.client.abort_multipart_upload(
+                await (await self._store.sdk()).abort_multipart_upload(
                     Bucket=self._store.bucket, Key=self._key, UploadId=self._upload_id
                 )
-            except bex.ClientError as exc:
+            except _bex().ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") not in ("NoSuchUpload", "404"):
                     raise
         self._done = True
@@ -684,7 +827,6 @@ class S3Store:
     def __init__(self, remote: S3Remote, bucket: str) -> None:
         self.remote = remote
         self.bucket = bucket
-        self.client = remote.client
         self.features = remote.features
         self.native = remote.native
         #: the storage class of every object this store writes (``with_storage_class``; None: the bucket's default)
@@ -695,6 +837,14 @@ class S3Store:
         store = S3Store(self.remote, self.bucket)
         store.storage_class = name
         return store
+
+    @property
+    def client(self) -> S3Client:
+        """The remote's open aiobotocore client (``await sdk()`` opens it)."""
+        return self.remote.client
+
+    async def sdk(self) -> S3Client:
+        return await self.remote.sdk()
 
     @property
     def url(self) -> str:
@@ -716,9 +866,26 @@ class S3Store:
 
     async def list(self, prefix: str = "", *, recursive: bool = False, page_size: int = 1000) -> AsyncIterator[Page]:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": page_size}
+        native_ok = self.native is not None and not self.features.folder_markers and native_prefix(prefix)
         if not recursive:
             kwargs["Delimiter"] = "/"
-        elif self.native is not None and not self.features.folder_markers and native_prefix(prefix):
+            if native_ok and not self.remote.options.streamed_listings:
+                assert self.native is not None
+                # one level natively where keys are paths (no folder markers: see ``list`` below); object_store
+                # gathers every page first, so the pages are cut here
+                try:
+                    entries = await self.native.list_delimited(
+                        self.bucket, prefix, what=f"list {self.describe(prefix)}", storage_class="STANDARD"
+                    )
+                except ListFallback:
+                    pass  # nothing was yielded: the SDK lists from the start
+                else:
+                    ordered = _sort_page(entries)
+                    for i in range(0, len(ordered), page_size):
+                        yield ordered[i : i + page_size]
+                    return
+        elif native_ok:
+            assert self.native is not None
             # object_store lists a folder marker `dir/` as `dir`: only where markers cannot exist (keys are paths)
             try:
                 async for page in self.native.list(
@@ -737,7 +904,7 @@ class S3Store:
                     kwargs["StartAfter"] = stop.start_after
         while True:
             with _errors(f"list {self.describe(prefix)}"):
-                resp = await self.client.list_objects_v2(**kwargs)
+                resp = await (await self.sdk()).list_objects_v2(**kwargs)
             page = [
                 Entry(
                     key=o["Key"],
@@ -765,8 +932,8 @@ class S3Store:
             kwargs["ChecksumMode"] = "ENABLED"
         with _errors(f"stat {self.describe(key)}"):
             try:
-                resp = await self.client.head_object(**kwargs)
-            except bex.ClientError as exc:
+                resp = await (await self.sdk()).head_object(**kwargs)
+            except _bex().ClientError as exc:
                 headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
                 if headers.get("x-amz-delete-marker") == "true":
                     raise NotFoundError(f"stat {self.describe(key)}: the latest version is a delete marker") from exc
@@ -809,7 +976,11 @@ class S3Store:
         if_match: str | None = None,
     ) -> ReadStream:
         """One GET; its response headers describe the object (``InfoReader``): a download needs no HEAD first."""
-        return await self._open_read(key, start=start, end=end, version_id=version_id, if_match=if_match, info=True)
+        # chunks below glibc's mmap threshold (1 MiB, see tui.transfer.copy): each one a heap block, reused, not a
+        # fresh mapping whose pages fault in (a whole-object download is 4,096 of them per GiB)
+        return await self._open_read(
+            key, start=start, end=end, version_id=version_id, if_match=if_match, info=True, chunk_size=256 * 1024
+        )
 
     async def _open_read(
         self,
@@ -857,7 +1028,7 @@ class S3Store:
             kwargs["IfMatch"] = f'"{if_match}"'
         try:
             with _errors(what):
-                resp = await self.client.get_object(**kwargs)
+                resp = await (await self.sdk()).get_object(**kwargs)
         except PreconditionFailed as exc:
             raise SourceChangedError(f"{what}: source changed (ETag is no longer {if_match})") from exc
         except UsageError as exc:
@@ -943,7 +1114,7 @@ class S3Store:
             kwargs["IfNoneMatch"] = "*"
         what = f"put {self.describe(key)}"
         with _errors(what):
-            resp = await self.client.put_object(**kwargs)
+            resp = await (await self.sdk()).put_object(**kwargs)
         bad = _md5_etag_mismatch(self.features, resp, content_md5)
         if bad is not None:
             # a server that does not check Content-MD5 stored damaged bytes: take back exactly what was written
@@ -951,9 +1122,9 @@ class S3Store:
             version = resp.get("VersionId")
             with contextlib.suppress(CloudpaneError), _errors(f"delete damaged {self.describe(key)}"):
                 if version and version != "null":
-                    await self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
+                    await (await self.sdk()).delete_object(Bucket=self.bucket, Key=key, VersionId=version)
                 else:
-                    await self.client.delete_object(Bucket=self.bucket, Key=key)
+                    await (await self.sdk()).delete_object(Bucket=self.bucket, Key=key)
             raise ChecksumMismatchError(
                 f"{what}: the server stored other bytes than were sent (ETag {bad[0]}, MD5 sent {bad[1]})"
             )
@@ -976,7 +1147,7 @@ class S3Store:
         if content_type:
             kwargs["ContentType"] = content_type
         with _errors(f"start upload of {self.describe(key)}"):
-            resp = await self.client.create_multipart_upload(**kwargs)
+            resp = await (await self.sdk()).create_multipart_upload(**kwargs)
         return S3Writer(self, key, resp["UploadId"])
 
     def resume_writer(self, key: str, upload_id: str) -> S3Writer:
@@ -992,7 +1163,7 @@ class S3Store:
         found: dict[int, tuple[str, int]] = {}
         while True:
             with _errors(f"list parts of {self.describe(key)}"):
-                resp = await self.client.list_parts(**kwargs)
+                resp = await (await self.sdk()).list_parts(**kwargs)
             for p in resp.get("Parts", []):
                 found[int(p["PartNumber"])] = (_etag(p.get("ETag")) or "", int(p.get("Size", 0)))
             if not resp.get("IsTruncated"):
@@ -1005,7 +1176,7 @@ class S3Store:
         if version_id:
             kwargs["VersionId"] = version_id
         with _errors(f"delete {self.describe(key)}"):
-            await self.client.delete_object(**kwargs)
+            await (await self.sdk()).delete_object(**kwargs)
 
     async def copy(
         self,
@@ -1027,7 +1198,7 @@ class S3Store:
             kwargs["Metadata"] = metadata
             kwargs["MetadataDirective"] = "REPLACE"
         with _errors(f"copy {self.describe(src_key)} to {display_text(dst_key)}"):
-            resp = await self.client.copy_object(**kwargs)
+            resp = await (await self.sdk()).copy_object(**kwargs)
         result = resp.get("CopyObjectResult", {})
         return PutResult(_etag(result.get("ETag")), resp.get("VersionId"))
 
@@ -1039,7 +1210,7 @@ class S3Store:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": page_size}
         while True:
             with _errors(f"list versions of {self.describe(prefix)}"):
-                resp = await self.client.list_object_versions(**kwargs)
+                resp = await (await self.sdk()).list_object_versions(**kwargs)
             page = [
                 Entry(
                     key=v["Key"],
@@ -1096,7 +1267,7 @@ class S3Store:
         if version_id:
             params["VersionId"] = version_id
         with _errors(f"presign {self.describe(key)}"):
-            url: str = await self.client.generate_presigned_url(
+            url: str = await (await self.sdk()).generate_presigned_url(
                 "get_object", Params=params, ExpiresIn=int(expires.total_seconds())
             )
         return url
@@ -1115,8 +1286,8 @@ class S3Store:
         while True:
             with _errors(f"list uploads in {self.describe(prefix)}"):
                 try:
-                    resp = await self.client.list_multipart_uploads(**kwargs)
-                except bex.ClientError as exc:
+                    resp = await (await self.sdk()).list_multipart_uploads(**kwargs)
+                except _bex().ClientError as exc:
                     if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
                         return found  # rclone's answer when there never was one
                     raise

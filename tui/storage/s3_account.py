@@ -29,12 +29,12 @@ class S3Account(S3Remote):
 
     async def inspect_bucket(self, name: str) -> BucketReport:
         """``tui.storage.base.BucketInspector``: see tui/storage/s3_buckets.py."""
-        return await inspect_s3_bucket(self.client, name, self.features)
+        return await inspect_s3_bucket(await self.sdk(), name, self.features)
 
     async def credentials_expire(self) -> datetime | None:
         # botocore keeps refreshable credentials (SSO, assumed roles) behind the request signer; there is no
         # public accessor, so look, and say "unknown" when the shape is not the one expected
-        signer = getattr(self.client, "_request_signer", None)
+        signer = getattr(self._client, "_request_signer", None)  # None until the SDK is opened (static keys)
         creds = getattr(signer, "_credentials", None)
         expiry = getattr(creds, "_expiry_time", None)
         return expiry if isinstance(expiry, datetime) else None

@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from tui.errors import (
     CloudpaneError,
@@ -55,6 +55,7 @@ from tui.storage.base import (
     InfoReader,
     ListsUploads,
     LocalSource,
+    LocalTarget,
     ObjectInfo,
     PartCopyWriter,
     PartResult,
@@ -200,12 +201,19 @@ def _metadata(info: ObjectInfo) -> dict[str, str]:
 SMALL = 256 * 1024
 
 
+_malloc_tuned = False
+
+
 def _release_part_buffers_to_the_os() -> None:
     """glibc serves an 8 MiB part from its heap once a freed mmap'ed block has raised its dynamic mmap threshold,
     and with parts allocated in worker threads those heaps are per-thread arenas that keep the memory: peak RSS of a
     1 GiB copy grew by ~100 MiB (measured). A fixed threshold of 1 MiB keeps every part buffer an mmap of its own,
     returned to the OS when the part is done (M_ARENA_MAX=1 instead left the 1 GiB download at 154 MiB: measured).
     The price is page faults on each new part buffer (more system CPU). Nothing happens elsewhere than on glibc."""
+    global _malloc_tuned
+    if _malloc_tuned:
+        return
+    _malloc_tuned = True
     import ctypes
     import sys
 
@@ -215,9 +223,6 @@ def _release_part_buffers_to_the_os() -> None:
         libc = ctypes.CDLL(None)  # the process and the C library it links
         m_mmap_threshold = -3
         libc.mallopt(m_mmap_threshold, 1024 * 1024)
-
-
-_release_part_buffers_to_the_os()
 
 
 async def _read_range(
@@ -288,15 +293,33 @@ def _read_small_file(path: str, size: int) -> tuple[bytes, hashlib._Hash]:
     return data, hashlib.md5(data)
 
 
-def _hash_file(path: str) -> str:
-    """The whole-file MD5: one buffer, reused (``readinto``), hashed in C with the GIL released."""
-    digest = hashlib.md5()
-    buf = bytearray(8 * MiB)
+def _fill(f: Any, view: memoryview) -> int:
+    """Read into ``view`` until it is full or the file ends; the bytes read."""
+    got = 0
+    while got < len(view) and (n := f.readinto(view[got:])):
+        got += n
+    return got
+
+
+def _hash_file_parts(path: str, part_size: int) -> tuple[str, list[bytes]]:
+    """The whole-file MD5 and the MD5 of each part, in one read of the file. Each part's digest is computed by a
+    second thread while this one feeds the whole-file digest (hashlib releases the GIL), so the pass costs the
+    wall time of one MD5 on two cores, before the upload starts, when the network and the server are idle."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    whole = hashlib.md5()
+    parts: list[bytes] = []
+    buf = bytearray(part_size)
     view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
-        while n := f.readinto(buf):
-            digest.update(view[:n])
-    return digest.hexdigest()
+    with open(path, "rb", buffering=0) as f, ThreadPoolExecutor(1, thread_name_prefix="cloudpane-md5") as pool:
+        while n := _fill(f, view):
+            chunk = view[:n]
+            part = pool.submit(lambda c=chunk: hashlib.md5(c).digest())  # type: ignore[misc]
+            whole.update(chunk)
+            parts.append(part.result())
+            if n < part_size:
+                break
+    return whole.hexdigest(), parts
 
 
 class _Counter:
@@ -341,6 +364,7 @@ async def copy_object(
     write is ``If-None-Match: *``, and a key created meanwhile raises PreconditionFailed (exit 5), untouched.
 
     ``on_phase`` hears the phases (``Phase``) and every retry of this copy."""
+    _release_part_buffers_to_the_os()  # once, before the first part buffer (ctypes loads only for a copy)
     opts = options or CopyOptions()
     if on_phase is not None:
         opts = replace(opts, retry=replace(opts.retry, counter=_PhaseCounter(opts.retry.counter, on_phase)))
@@ -411,39 +435,63 @@ async def copy_object(
             src, src_key, dst, dst_key, info, metadata, expected_md5, opts, progress, exclusive=exclusive, local=local
         )
 
+    part_md5s: list[bytes] | None = None
     if opts.md5_metadata and local is not None and MD5_KEY not in metadata and dst.features.buckets:
         # rclone's md5chksum must be known when the upload starts (S3 sets metadata at CreateMultipartUpload), so
-        # it comes from a prepass; the bytes sent are hashed again in order and must match it (else the file
-        # changed during the upload)
+        # it comes from a prepass, which also keeps each part's MD5: a part's Content-MD5 is then the digest of
+        # the bytes that md5chksum covers, and the server's check of it (or of the ETag) proves that the bytes
+        # sent are those bytes (a file changed in between fails the part). One MD5 pass per part and direction.
         if on_phase is not None:
             on_phase("hashing", 0)
-        whole = await asyncio.to_thread(_hash_file, str(local))
+        whole, digests = await asyncio.to_thread(_hash_file_parts, str(local), part_size)
+        if len(digests) != -(-size // part_size):
+            raise _changed(local)  # shorter or longer than it was listed
+        part_md5s = digests
         metadata[MD5_KEY] = md5_hex_to_b64(whole)
         expected_md5 = whole
 
     opened = await _open_or_resume(src, src_key, dst, dst_key, info, metadata, part_size, opts)
     writer, done_parts, tracked = opened.writer, opened.done, opened.tracked
     if opened.resumed:
-        # the upload's md5chksum was set when it was created: that is what the bytes must hash to
+        # the upload's md5chksum was set when it was created: that is what the bytes must hash to (the parts are
+        # hashed again in order, as they are sent)
         expected_md5 = opened.md5 if local is not None else None
         if opts.on_resume is not None:
             opts.on_resume(f"{dst.url}/{dst_key}", len(done_parts), max(1, -(-size // part_size)))
+        part_md5s = None
     try:
-        if src.features.ranged_reads:
-            parts = await _upload_parts(
-                src,
-                src_key,
-                writer,
-                size,
-                part_size,
-                opts,
-                info,
-                expected_md5,
-                progress,
-                done_parts,
-                tracked,
-                dst.features.etag_is_md5,
+        if (
+            local is None
+            and not src.features.partial_content
+            and isinstance(src, InfoReader)
+            and isinstance(dst, LocalTarget)
+            and not done_parts
+        ):
+            # ranged GETs are not native on this server (it answers them 200): one native GET of the whole body
+            parts = await _download_stream(
+                src, src_key, writer, size, part_size, opts, info, expected_md5, progress, dst.features.etag_is_md5
+            )
+        elif src.features.ranged_reads:
+            parts = await _upload_prepassed(
                 local,
+                before,
+                part_md5s,
+                _upload_parts(
+                    src,
+                    src_key,
+                    writer,
+                    size,
+                    part_size,
+                    opts,
+                    info,
+                    expected_md5,
+                    progress,
+                    done_parts,
+                    tracked,
+                    dst.features.etag_is_md5,
+                    local,
+                    part_md5s,
+                ),
             )
         else:
             parts = await _upload_stream(src, src_key, writer, size, part_size, opts, progress)
@@ -479,6 +527,25 @@ async def copy_object(
             raise _created_meanwhile(dst, dst_key) from exc
         raise
     return result
+
+
+async def _upload_prepassed(
+    local: Path | None,
+    before: tuple[int, int, int] | None,
+    part_md5s: list[bytes] | None,
+    upload: Awaitable[list[PartResult]],
+) -> list[PartResult]:
+    """The parts of a local file sent with the prepass's digests: a part the server keeps refusing (BadDigest, or
+    an ETag that is not the digest) after its retries is a file whose bytes are no longer those hashed."""
+    try:
+        return await upload
+    except ChecksumMismatchError as exc:
+        if part_md5s is None or local is None or before is None:
+            raise
+        after = await asyncio.to_thread(os.stat, local)
+        if _fingerprint(after) != before:
+            raise _changed(local) from exc
+        raise
 
 
 async def _same_content_there(dst: Store, key: str, size: int, md5_b64: str | None) -> PutResult | None:
@@ -775,10 +842,18 @@ async def _upload_parts(
     tracked: _Tracked | None = None,
     etag_is_md5: bool = False,
     local: Path | None = None,
+    part_md5s: list[bytes] | None = None,
+    carried: tuple[Any, int] | None = None,
 ) -> list[PartResult]:
+    """Upload the parts not in ``done_parts``. ``part_md5s``: each part's MD5 from the prepass of a local file
+    (the Content-MD5 then needs no second hash of the part). ``carried``: (MD5 state, next part number) of a
+    whole-object stream that broke after ``done_parts`` (already counted in the progress): the in-order hash
+    goes on from there."""
     count = -(-size // part_size)
     slots = asyncio.Semaphore(opts.concurrency)
     hasher = _InOrderHasher(expected_md5, slots, local) if expected_md5 else None
+    if hasher is not None and carried is not None:
+        hasher.digest, hasher.next = carried
     if hasher is not None and local is not None and not done_parts and writer.upload_id is not None:
         # a fresh upload of a local file: its md5chksum came from the prepass, every part carries its Content-MD5
         # (checked by the server, or against the ETag), and the file's size, mtime and ctime are checked before
@@ -786,12 +861,12 @@ async def _upload_parts(
         hasher = None
     # Content-MD5 protects bytes on the wire; a local destination checks the whole file instead
     wire_md5 = writer.upload_id is not None
-    if done_parts and (hasher is None or local is None):
+    if done_parts and carried is None and (hasher is None or local is None):
         hasher = None  # resumed from a remote source: the parts already sent are not read again to be hashed
     # a resumed local file is read again, part by part (no network), so that the whole of it is hashed
-    recheck = dict(done_parts) if hasher is not None else {}
+    recheck = dict(done_parts) if hasher is not None and carried is None else {}
     for number, part in done_parts.items():
-        if progress and number not in recheck:
+        if progress and number not in recheck and carried is None:
             progress(part.size)
 
     async def one(number: int) -> PartResult:
@@ -814,11 +889,16 @@ async def _upload_parts(
             async def attempt() -> tuple[PartResult, bytes | bytearray]:
                 data: bytes | bytearray
                 if local is not None:
-                    # straight from the file into this part's one buffer, hashed in the same worker call
+                    # straight from the file into this part's one buffer (hashed in the same worker call unless
+                    # the prepass did)
                     counter.rewind()
+                    known = part_md5s[number - 1] if part_md5s is not None and wire_md5 else None
                     data, digest = await _local_io(
-                        local, asyncio.to_thread(_read_file_part, str(local), start, end - start, wire_md5)
+                        local,
+                        asyncio.to_thread(_read_file_part, str(local), start, end - start, wire_md5 and not known),
                     )
+                    if known is not None:
+                        digest = base64.b64encode(known).decode()
                     if opts.bandwidth is not None:
                         await opts.bandwidth.take(len(data))
                     counter(len(data))
@@ -863,6 +943,117 @@ async def _upload_parts(
     results = {p.number: p for p in done_parts.values()}
     results.update((t.result().number, t.result()) for t in tasks)
     return [results[n] for n in sorted(results)]
+
+
+async def _download_stream(
+    src: Store,
+    src_key: str,
+    writer: Writer,
+    size: int,
+    part_size: int,
+    opts: CopyOptions,
+    info: ObjectInfo,
+    expected_md5: str | None,
+    progress: Progress | None,
+    etag_is_md5: bool,
+) -> list[PartResult]:
+    """The whole object in one GET (``InfoReader.open_read``, ETag pinned), cut into parts in order: each full part
+    is hashed (MD5, in order) and written in worker threads while the next one fills, so two part buffers are
+    alive at most. A body that breaks or a GET that fails with a retryable error is taken up by ranged reads from
+    the first part not written (``_upload_parts``, per-part retries), the MD5 state carried over."""
+    assert isinstance(src, InfoReader)
+    count = -(-size // part_size)
+    digest = hashlib.md5()
+    written: dict[int, PartResult] = {}
+    counter = _Counter(progress)
+
+    def part_len(number: int) -> int:
+        return min(part_size, size - (number - 1) * part_size)
+
+    async def put(number: int, data: bytearray) -> None:
+        update = asyncio.to_thread(digest.update, data) if expected_md5 else asyncio.sleep(0)
+        _, part = await asyncio.gather(update, writer.write_part(number, data))
+        written[number] = part
+
+    pending: asyncio.Task[None] | None = None
+    try:
+        stream = await src.open_read(src_key, version_id=info.version_id, if_match=info.etag)
+        try:
+            if stream.info.size != size:
+                raise SourceChangedError(f"{display_text(src_key)}: source changed (size {stream.info.size})")
+            number, got = 1, 0
+            # two part buffers, reused in turn (one fills while the other is hashed and written): no fresh mapping
+            # per part; the last, shorter part gets its own
+            spare: list[bytearray] = [bytearray(part_len(2))] if count > 2 else []
+            buf = bytearray(part_len(1))
+            async for chunk in stream:
+                if opts.bandwidth is not None:
+                    await opts.bandwidth.take(len(chunk))
+                view = memoryview(chunk)
+                while len(view):
+                    if number > count:
+                        raise TransientError(f"long read: got more than the {size} bytes announced")
+                    n = min(len(view), len(buf) - got)
+                    buf[got : got + n] = view[:n]
+                    got += n
+                    view = view[n:]
+                    counter(n)
+                    if got == len(buf):
+                        if pending is not None:
+                            await pending  # the buffer it wrote is free again
+                        done, pending = buf, asyncio.ensure_future(put(number, buf))
+                        number += 1
+                        got = 0
+                        if number > count:
+                            buf = bytearray()
+                        elif spare and part_len(number) == part_size:
+                            buf = spare.pop()
+                        else:
+                            buf = bytearray(part_len(number))
+                        if len(done) == part_size and number < count:
+                            spare.append(done)  # taken again once ``pending`` (its write) is awaited
+            if pending is not None:
+                await pending
+                pending = None
+            if number <= count:
+                raise TransientError(f"short read: the body ended in part {number} of {count}")
+        finally:
+            await stream.aclose()
+    except CloudpaneError as exc:
+        if pending is not None:
+            await pending  # a part being written belongs to what is done (or its error is the one to report)
+        if not exc.retryable:
+            raise
+        counter.rewind()
+        for part in written.values():
+            if progress is not None:
+                progress(part.size)  # what is written stays counted; the broken part is read again
+        return await _upload_parts(
+            src,
+            src_key,
+            writer,
+            size,
+            part_size,
+            opts,
+            info,
+            expected_md5,
+            progress,
+            dict(written),
+            None,
+            etag_is_md5,
+            None,
+            None,
+            (digest, len(written) + 1),
+        )
+    finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
+    if expected_md5 and digest.hexdigest() != expected_md5:
+        raise IntegrityError(
+            f"{display_text(src_key)}: checksum mismatch: the source says MD5 {expected_md5}, the bytes read "
+            f"hash to {digest.hexdigest()}; nothing was written"
+        )
+    return [written[n] for n in range(1, count + 1)]
 
 
 async def _upload_stream(

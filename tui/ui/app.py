@@ -29,6 +29,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -178,6 +179,8 @@ class CloudpaneApp(App[int]):
         ``bandwidth``: one byte-rate limit for every transfer of this app (None: unlimited)."""
         super().__init__()
         self.settings = settings or (hub.settings if hub is not None else load_settings())
+        if hub is None:  # the panes show a folder's rows page by page as they arrive
+            self.settings = replace(self.settings, streamed_listings=True)
         self.hub = hub or StoreHub(self.settings)
         self.left_location, self.right_location = left, right
         self.bandwidth = bandwidth
