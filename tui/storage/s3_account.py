@@ -12,7 +12,6 @@ from tui.locations import validate_bucket_name
 from tui.storage.base import BucketReport
 from tui.storage.options import S3Options
 from tui.storage.s3 import S3Remote
-from tui.storage.s3_buckets import inspect_s3_bucket
 
 
 class S3Account(S3Remote):
@@ -28,7 +27,9 @@ class S3Account(S3Remote):
         return validate_bucket_name(name)
 
     async def inspect_bucket(self, name: str) -> BucketReport:
-        """``tui.storage.base.BucketInspector``: see tui/storage/s3_buckets.py."""
+        """``tui.storage.base.BucketInspector``: see tui/storage/s3_buckets.py (loaded with the SDK, when asked)."""
+        from tui.storage.s3_buckets import inspect_s3_bucket
+
         return await inspect_s3_bucket(await self.sdk(), name, self.features)
 
     async def credentials_expire(self) -> datetime | None:
