@@ -176,6 +176,8 @@ class Settings:
     part_size: int = 8 * MiB
     """Bytes per multipart part or Azure block, before it grows for huge files
     (``CLOUDPANE_PART_SIZE``; accepts ``8MiB``, ``16M``, plain bytes)."""
+    part_size_chosen: bool = False
+    """The user set ``part_size``: it then applies to every store, Azure's 4 MiB default block included."""
     max_files_in_flight: int = 16
     """Files transferred at once (``CLOUDPANE_MAX_FILES_IN_FLIGHT``)."""
     remotes: dict[str, RemoteConfig] = field(default_factory=dict)
@@ -366,6 +368,7 @@ def _settings_from(data: Mapping[str, object]) -> Settings:
         )
     if "part_size" in data:
         settings.part_size = _size_setting(data["part_size"], "part_size")
+        settings.part_size_chosen = True
     remotes = data.get("remotes", {})
     if not isinstance(remotes, dict):
         raise ValueError("remotes must be a table of [remotes.NAME] tables")
@@ -430,6 +433,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         try:
             if what == "part_size":
                 settings.part_size = _size_setting(text, var)
+                settings.part_size_chosen = True
             else:
                 setattr(settings, what, _env_int(text, var, 1, MAX_CONCURRENCY))
         except ValueError as exc:

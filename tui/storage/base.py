@@ -39,6 +39,9 @@ class Features:
     #: largest number of parts in a multipart upload
     max_parts: int = 10_000
     min_part_size: int = 5 * 1024 * 1024
+    #: the largest part (block) written by default, whatever the configured part size (None: no cap); grown only to
+    #: fit ``max_parts``. Azure: 4 MiB blocks as rclone writes them, so 8 blocks in flight keep RSS low
+    part_size_cap: int | None = None
     #: an object named ``dir/`` can exist beside ``dir/x`` (not on file-backed servers)
     folder_markers: bool = False
     #: user metadata is kept (a local file keeps none)

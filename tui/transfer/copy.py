@@ -157,6 +157,9 @@ class Bandwidth:
 @dataclass(frozen=True, slots=True)
 class CopyOptions:
     part_size: int = 8 * MiB
+    #: the part size is a default the destination may lower (``Features.part_size_cap``: Azure's 4 MiB blocks);
+    #: False when the user chose it
+    store_part_size: bool = False
     concurrency: int = 8
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     bandwidth: Bandwidth | None = None
@@ -301,6 +304,12 @@ def _fill(f: Any, view: memoryview) -> int:
     return got
 
 
+def _configured_part(opts: CopyOptions, dst: Store) -> int:
+    """The part size before it grows to fit ``max_parts``: the configured one, capped where the store says."""
+    cap = dst.features.part_size_cap
+    return opts.part_size if cap is None or not opts.store_part_size else min(opts.part_size, cap)
+
+
 def _hash_file_parts(path: str, part_size: int) -> tuple[str, list[bytes]]:
     """The whole-file MD5 and the MD5 of each part, in one read of the file. Each part's digest is computed by a
     second thread while this one feeds the whole-file digest (hashlib releases the GIL), so the pass costs the
@@ -373,7 +382,7 @@ async def copy_object(
     if info is None:
         info = await retrying(lambda: src.stat(src_key), policy=policy)
     size = info.size
-    part_size = choose_part_size(size, opts.part_size, dst.features.max_parts)
+    part_size = choose_part_size(size, _configured_part(opts, dst), dst.features.max_parts)
     overrides = opts.content_type is not None or bool(opts.metadata)
     # CopyObject keeps the source's Content-Type: a new one is sent by the bytes' own PUT
     server_side = same_remote and dst.features.server_side_copy and size <= MAX_COPY_OBJECT and not opts.content_type
@@ -383,7 +392,7 @@ async def copy_object(
         listed = info
         info = await retrying(lambda: src.stat(src_key, version_id=listed.version_id), policy=policy)
         size = info.size
-        part_size = choose_part_size(size, opts.part_size, dst.features.max_parts)
+        part_size = choose_part_size(size, _configured_part(opts, dst), dst.features.max_parts)
     if overrides:
         info = replace(
             info,

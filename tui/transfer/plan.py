@@ -195,6 +195,7 @@ def copy_options(
     concurrency, and the resume journal, so that every multipart upload of a local file is resumable."""
     return CopyOptions(
         part_size=settings.part_size,
+        store_part_size=not settings.part_size_chosen,
         concurrency=settings.concurrency,
         bandwidth=bandwidth,
         journal=journal,

@@ -43,6 +43,7 @@ AZURE = Features(
     multipart=True,
     max_parts=50_000,
     min_part_size=1,
+    part_size_cap=4 * 1024 * 1024,
     folder_markers=True,
     user_metadata=True,
     key_is_path=False,
