@@ -20,6 +20,11 @@ session-scoped, started once on a random 127.0.0.1 port and stopped at the end.
 A server that cannot start raises, which errors every test that uses it: the
 suite never skips for a missing server.  Tests that share a server should use
 unique bucket names or call ``tests.servers.reset(server)``.
+
+Parallel runs (``make test``: pytest-xdist, ``-n N --dist loadfile``): every worker is its own process with its
+own session, so each runs ``pytest_configure`` (its own sealed environment and temporary directories, named after
+the worker) and starts its own servers on its own random ports; nothing is shared between workers.  A test file
+stays on one worker.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ _session_dir: Path | None = None
 def pytest_configure(config: pytest.Config) -> None:
     global _saved_environ, _session_dir
     _saved_environ = dict(os.environ)
-    _session_dir = Path(tempfile.mkdtemp(prefix="cloudpane-tests-"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1, ... under pytest-xdist
+    _session_dir = Path(tempfile.mkdtemp(prefix=f"cloudpane-tests-{worker}-"))
 
     for name in list(os.environ):
         if name.startswith(_SCRUB_PREFIXES):
