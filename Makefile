@@ -28,9 +28,14 @@ install-test: install $(NODE_STAMP)
 demo: install
 	$(BIN)/cloudpane --demo
 
-# all tests, with the real test servers (moto, rclone serve s3, Azurite) started by the suite itself
+# all tests, with the real test servers (moto, rclone serve s3, Azurite) started by the suite itself, on
+# TEST_WORKERS processes (pytest-xdist; each worker starts its own servers, so nothing is shared between workers;
+# the tests wait on servers and subprocesses, so one more worker than the CI's 2 cores); one test file stays on one
+# worker (its module fixtures start once), the slow folders' files first (tests/conftest.py; not xdist's own order,
+# most tests first, which leaves the few slow CLI tests to the end). `make test TEST_WORKERS=0`: one process.
+TEST_WORKERS ?= 3
 test: install-test
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 lint: install
 	$(BIN)/ruff format --check tui tests bench

@@ -20,6 +20,11 @@ session-scoped, started once on a random 127.0.0.1 port and stopped at the end.
 A server that cannot start raises, which errors every test that uses it: the
 suite never skips for a missing server.  Tests that share a server should use
 unique bucket names or call ``tests.servers.reset(server)``.
+
+Parallel runs (``make test``: pytest-xdist, ``-n N --dist loadfile``): every worker is its own process with its
+own session, so each runs ``pytest_configure`` (its own sealed environment and temporary directories, named after
+the worker) and starts its own servers on its own random ports; nothing is shared between workers.  A test file
+stays on one worker.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ _session_dir: Path | None = None
 def pytest_configure(config: pytest.Config) -> None:
     global _saved_environ, _session_dir
     _saved_environ = dict(os.environ)
-    _session_dir = Path(tempfile.mkdtemp(prefix="cloudpane-tests-"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1, ... under pytest-xdist
+    _session_dir = Path(tempfile.mkdtemp(prefix=f"cloudpane-tests-{worker}-"))
 
     for name in list(os.environ):
         if name.startswith(_SCRUB_PREFIXES):
@@ -69,6 +75,28 @@ def pytest_configure(config: pytest.Config) -> None:
         path = _session_dir / sub
         path.mkdir()
         os.environ[name] = str(path)
+
+
+#: the test folders, slowest files first (they run the real executable, servers, big payloads); unknown ones after
+#: these, then the fast in-process ones. Under ``--dist loadfile --no-loadscope-reorder`` (``make test``) the workers
+#: take whole files in this order, so no slow file starts last and keeps one worker busy after the others are done.
+_SLOW_FIRST = ("cli", "sync", "azure", "faults", "ui")
+_FAST_LAST = ("contract", "snapshots", "unit")
+
+
+def _schedule_rank(item: pytest.Item) -> int:
+    parts = Path(str(item.path)).relative_to(Path(__file__).parent).parts
+    folder = parts[0] if len(parts) > 1 else ""
+    if folder in _SLOW_FIRST:
+        return _SLOW_FIRST.index(folder)
+    if folder in _FAST_LAST:
+        return len(_SLOW_FIRST) + 1 + _FAST_LAST.index(folder)
+    return len(_SLOW_FIRST)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow folders first (a stable sort: the files of a folder and the tests of a file keep their order)."""
+    items.sort(key=_schedule_rank)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -32,7 +32,7 @@ def test_two_processes_uploading_one_file_to_one_key_both_finish(
     state.mkdir()
     cli = moto_cli.with_env(CLOUDPANE_PART_SIZE="5MiB", CLOUDPANE_CONCURRENCY="1", CLOUDPANE_STATE_DIR=str(state))
     slow = subprocess.Popen(
-        [*cloudpane_command(), "cp", "--bwlimit", "3M", "big.bin", f"s3://{bucket}/big.bin"],
+        [*cloudpane_command(), "cp", "--bwlimit", "1M", "big.bin", f"s3://{bucket}/big.bin"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
