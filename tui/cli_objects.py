@@ -286,6 +286,7 @@ def info_json(info: ObjectInfo, location: str) -> dict[str, Any]:
         "checksums": dict(info.checksums) or None,
         "mode": f"{stat_mod.S_IMODE(info.mode):04o}" if info.mode is not None else None,
         "encrypted_etag": info.encrypted_etag or None,
+        "headers": dict(info.headers) or None,
     }
 
 
@@ -367,6 +368,8 @@ def _print_info(info: ObjectInfo, location: str, *, as_json: bool) -> None:
         rows.append((f"checksum.{display_text(k)}", display_text(v)))
     for k, v in sorted(info.metadata.items()):
         rows.append((f"metadata.{display_text(k)}", display_text(v)))
+    for k, v in sorted(info.headers.items()):
+        rows.append((display_text(k), display_text(v)))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         click.echo(f"{name + ':':<{width + 1}} {value}")

@@ -95,6 +95,27 @@ def test_stat_shows_what_head_object_says(moto_cli: Cli, moto_s3: Any, new_bucke
     assert moto_cli.run("stat", f"s3://{bucket}").one_error_line(2).endswith("is a bucket: use du or ls")
 
 
+def test_stat_shows_the_rest_of_head_object(moto_cli: Cli, moto_s3: Any, new_bucket: Any) -> None:
+    """What ObjectInfo has no field for (Cache-Control, Content-Disposition, ...) is shown too, untrusted text inert."""
+    bucket = new_bucket("stathdr")
+    moto_s3.create_bucket(Bucket=bucket)
+    moto_s3.put_object(
+        Bucket=bucket,
+        Key="k",
+        Body=b"x",
+        CacheControl="max-age=60",
+        ContentDisposition='attachment; filename="a\x1b[31m.txt"',
+        ContentLanguage="de",
+    )
+    data = json.loads(moto_cli.run("stat", "--json", f"s3://{bucket}/k").check().stdout)
+    assert data["headers"]["CacheControl"] == "max-age=60"
+    assert data["headers"]["ContentLanguage"] == "de"
+    assert data["headers"]["ContentDisposition"] == 'attachment; filename="a\x1b[31m.txt"'
+    text = moto_cli.run("stat", f"s3://{bucket}/k").check().stdout
+    assert "CacheControl:" in text and "max-age=60" in text and "ContentLanguage:" in text
+    assert "\x1b" not in text  # the escape in the server's text is shown escaped, never sent to the terminal
+
+
 def test_stat_of_local_files_and_azure_blobs(
     moto_cli: Cli, azurite_server: AzuriteServer, new_bucket: Any, tmp_path: Path
 ) -> None:

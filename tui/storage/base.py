@@ -123,6 +123,9 @@ class ObjectInfo:
     #: metadata, content type, checksums and encryption are not (a store's ``InfoReader`` may supply them with the
     #: GET's own response; else the engine asks ``stat`` when it needs them)
     partial: bool = False
+    #: the rest of what the server said of the object (S3 HEAD: CacheControl, Expires, ObjectLockMode, Restore,
+    #: ServerSideEncryption, PartsCount, ...), by the SDK's field name, for ``stat``; untrusted text
+    headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_entry(cls, entry: Entry) -> ObjectInfo | None:

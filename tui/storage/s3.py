@@ -301,6 +301,13 @@ def _drop_expect(params: dict[str, Any], **_: Any) -> None:
     params.get("headers", {}).pop("Expect", None)
 
 
+#: HEAD/GET response fields ObjectInfo has a place for (or that say nothing of the object): the rest go to ``headers``
+_INFO_FIELDS = frozenset(
+    {"ResponseMetadata", "Body", "ContentLength", "ContentRange", "LastModified", "ETag", "VersionId",
+     "StorageClass", "ContentType", "Metadata", "AcceptRanges", "StreamingBody"}
+)  # fmt: skip
+
+
 def _etag(raw: str | None) -> str | None:
     return raw.strip('"') if raw else None
 
@@ -1086,6 +1093,13 @@ class S3Store:
             metadata={str(k).lower(): str(v) for k, v in resp.get("Metadata", {}).items()},
             checksums=checksums,
             encrypted_etag=resp.get("ServerSideEncryption") == "aws:kms" or bool(resp.get("SSECustomerAlgorithm")),
+            headers={
+                name: value.isoformat() if isinstance(value, datetime) else str(value)
+                for name, value in resp.items()
+                if name not in _INFO_FIELDS
+                and not name.startswith("Checksum")
+                and isinstance(value, str | int | datetime)
+            },
         )
 
     async def put(
