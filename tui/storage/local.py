@@ -528,8 +528,14 @@ class LocalStore:
             writer.created_dirs = created  # removed again (when still empty) if the upload is aborted
             return writer
 
+        making = asyncio.ensure_future(asyncio.to_thread(make))
         try:
-            return await asyncio.to_thread(make)
+            return await asyncio.shield(making)
+        except asyncio.CancelledError:
+            # the thread runs on after a cancel (Ctrl-C): what it made, the temporary file and any new folders, goes
+            with contextlib.suppress(Exception):
+                await (await making).abort()
+            raise
         except (NotADirectoryError, FileExistsError) as exc:
             raise ConflictError(f"{self._what('write', key)}: a file is in the way of the directory") from exc
         except OSError as exc:
