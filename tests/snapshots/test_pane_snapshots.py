@@ -7,11 +7,9 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.snapshots.memory import WHEN, MemoryHub, sample_buckets
-from tests.snapshots.test_snapshots import SIZES, empty_journal, utc
+from tests.snapshots.test_snapshots import SIZES
 from tui.locations import Location
 from tui.ui.app import CloudpaneApp
-
-__all__ = ["empty_journal", "utc"]  # the fixtures, used here too
 
 LONG_NAMES = {
     "Café am Strand – Sommer 2024 (Originalgröße).jpg": b"x" * 4_404_019,

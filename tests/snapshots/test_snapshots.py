@@ -5,10 +5,6 @@ Update after a deliberate UI change with `pytest tests/snapshots --snapshot-upda
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
-
 import pytest
 from textual.pilot import Pilot
 
@@ -16,26 +12,6 @@ from tests.snapshots.memory import MemoryHub, sample_buckets
 from tui.locations import Location
 from tui.ui.app import CloudpaneApp
 from tui.ui.resume import Busy, QuitDialog, ResumeDialog
-
-
-@pytest.fixture(autouse=True)
-def utc() -> Iterator[None]:
-    """Dates render in local time: pin it."""
-    saved = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if saved is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = saved
-    time.tzset()
-
-
-@pytest.fixture(autouse=True)
-def empty_journal(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A resume journal of this test's own: a row another test left must not add a resume offer to the picture."""
-    monkeypatch.setenv("CLOUDPANE_STATE_DIR", str(tmp_path_factory.mktemp("state")))
 
 
 def make_app() -> CloudpaneApp:

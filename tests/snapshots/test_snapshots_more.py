@@ -6,10 +6,6 @@ Update after a deliberate UI change with `pytest tests/snapshots --snapshot-upda
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
-
 import pytest
 from textual.pilot import Pilot
 
@@ -23,25 +19,6 @@ from tui.ui.transfers import Transfer, TransferQueue, TransfersScreen
 
 SIZES = [(80, 24), (120, 36)]
 MiB = 1024 * 1024
-
-
-@pytest.fixture(autouse=True)
-def utc() -> Iterator[None]:
-    """Dates render in local time: pin it."""
-    saved = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if saved is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = saved
-    time.tzset()
-
-
-@pytest.fixture(autouse=True)
-def empty_journal(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CLOUDPANE_STATE_DIR", str(tmp_path_factory.mktemp("state")))
 
 
 def make_app(*, aws_ids: bool = False) -> CloudpaneApp:

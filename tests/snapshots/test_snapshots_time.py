@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.snapshots.memory import WHEN
-from tests.snapshots.test_snapshots import SIZES, empty_journal, make_app, utc  # noqa: F401 - fixtures
+from tests.snapshots.test_snapshots import SIZES, make_app
 from tui.ui.timetravel import enter
 
 
