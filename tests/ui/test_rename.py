@@ -240,15 +240,22 @@ def rclone_bucket(rclone_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> A
         monkeypatch.setenv(name, value)
     assert rclone_server.storage_dir is not None
     name = f"ren-{uuid.uuid4().hex[:10]}"
-    (rclone_server.storage_dir / name).mkdir()
+    # through the server, not mkdir: rclone's VFS caches a directory listing for 5 minutes, so a bucket made behind
+    # its back may be missing from a listing when another test on this server listed the root before
+    client = rclone_server.boto3_client()
+    client.create_bucket(Bucket=name)
+    client.close()
     return name, rclone_server.storage_dir / name
 
 
-async def test_rename_a_folder_on_rclone(rclone_bucket: tuple[str, Path], tmp_path: Path) -> None:
+async def test_rename_a_folder_on_rclone(
+    rclone_bucket: tuple[str, Path], rclone_server: S3Server, tmp_path: Path
+) -> None:
     name, disk = rclone_bucket
+    client = rclone_server.boto3_client()
     for rel in ("old/a.txt", "old/sub/b.txt"):
-        (disk / rel).parent.mkdir(parents=True, exist_ok=True)
-        (disk / rel).write_bytes(rel.encode())
+        client.put_object(Bucket=name, Key=rel, Body=rel.encode())
+    client.close()
 
     app = make_app(tmp_path, f"s3://{name}/")
     async with app.run_test(size=SIZE) as pilot:
