@@ -304,7 +304,7 @@ def _drop_expect(params: dict[str, Any], **_: Any) -> None:
 #: HEAD/GET response fields ObjectInfo has a place for (or that say nothing of the object): the rest go to ``headers``
 _INFO_FIELDS = frozenset(
     {"ResponseMetadata", "Body", "ContentLength", "ContentRange", "LastModified", "ETag", "VersionId",
-     "StorageClass", "ContentType", "Metadata", "AcceptRanges", "StreamingBody"}
+     "StorageClass", "ContentType", "Metadata", "AcceptRanges"}
 )  # fmt: skip
 
 
